@@ -1,0 +1,30 @@
+# NYUv2-13, paper protocol of the DFAD / MosaicKD line (reference/methods.md §7.4):
+# train = resize short side 256 -> random 128x128 crop -> flip; test = full image at 256x341.
+# Layout: <data_root>/image/{train,test}/*.png, seg13/{train,test}/*.png (datasets/README.md).
+data_root = '{{$DENSEKD_DATA:data}}/NYUv2'
+data_norm = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+crop_size = (128, 128)
+train_pipeline = [
+    dict(type='SmallestMaxSize', max_size=256),
+    dict(type='PadIfNeeded', min_height=128, min_width=128),
+    dict(type='RandomCrop', height=128, width=128),
+    dict(type='HorizontalFlip', p=0.5),
+    dict(type='Normalize', mean=data_norm['mean'], std=data_norm['std']),
+]
+test_pipeline = [
+    dict(type='Resize', height=256, width=341),
+    dict(type='Normalize', mean=data_norm['mean'], std=data_norm['std']),
+]
+train_dataloader = dict(
+    batch_size=16, num_workers=4, persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='NYUv2Dataset', data_root=data_root, split='train', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=4, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='NYUv2Dataset', data_root=data_root, split='test', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric')
+test_evaluator = val_evaluator

@@ -1,0 +1,226 @@
+"""Albumentations pipelines behind one small builder.
+
+All augmentation in densekd goes through :func:`build_pipeline`, so the albumentations-specific
+rules live in one place (albumentations 2.0.8 is unmaintained; swapping it later should only touch
+this module):
+
+* transforms are given as dicts, ``dict(type='RandomCrop', height=128, width=128)``, and looked up
+  by name in ``albumentations``; ``ToTensorV2`` is appended;
+* every transform with a numeric ``fill_mask`` default (``PadIfNeeded``, ``RandomCrop`` with
+  ``pad_if_needed``, ``Rotate``, ``Affine``, ...) fills invented label pixels with 255 (= ignore)
+  unless the config says otherwise; albumentations' own default (0) would silently label padding
+  as class 0. ``PadIfNeeded`` also gets ``fill=0`` explicitly;
+* unknown keyword arguments are an error. albumentations only warns for them, which hides the
+  1.x names ``value=`` / ``mask_value=`` (renamed ``fill=`` / ``fill_mask=`` in 2.x);
+* the pipeline reseeds itself in each DataLoader worker (see :class:`AlbuPipeline`).
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import albumentations as A
+import numpy as np
+import torch
+from albumentations.pytorch import ToTensorV2
+from mmengine.logging import print_log
+
+__all__ = ['AlbuPipeline', 'build_pipeline', 'build_transform', 'IMAGENET_MEAN', 'IMAGENET_STD']
+
+#: ImageNet statistics in [0, 1] units (albumentations' ``Normalize`` convention).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+#: Label value for "ignore" used when a transform has to invent mask pixels (padding, rotation).
+IGNORE_INDEX = 255
+
+# albumentations 1.x argument names that 2.x accepts with a warning and then ignores.
+_RENAMED_ARGS = {
+    'value': 'fill',
+    'mask_value': 'fill_mask',
+    'cval': 'fill',
+    'cval_mask': 'fill_mask',
+}
+
+
+def _init_params(cls: type) -> dict[str, inspect.Parameter] | None:
+    """Parameters of ``cls.__init__``; None when it takes ``**kwargs`` (cannot check names)."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    # ``strict`` is consumed by albumentations' validation wrapper, not by ``__init__``.
+    return {name: p for name, p in params.items() if name != 'self'} | {
+        'strict': inspect.Parameter('strict', inspect.Parameter.KEYWORD_ONLY, default=False)}
+
+
+def build_transform(cfg: dict[str, Any] | Callable) -> Callable:
+    """Build one albumentations transform from a config dict.
+
+    Args:
+        cfg: ``dict(type='<albumentations class name>', **kwargs)``. A ``transforms`` argument
+            holding a list of dicts (``OneOf``, ``SomeOf``, ``Sequential``) is built recursively.
+            An already-built transform is returned unchanged.
+
+    Returns:
+        The albumentations transform.
+
+    Raises:
+        ValueError: when ``type`` is missing or unknown, or an argument is not accepted by the
+            transform (with the 2.x name for renamed 1.x arguments such as ``mask_value``).
+    """
+    if not isinstance(cfg, dict):
+        if callable(cfg):
+            return cfg
+        raise ValueError(f'pipeline entries must be dicts with a "type" key, got {cfg!r}')
+    if 'type' not in cfg:
+        raise ValueError(f'pipeline entry {cfg!r} has no "type" key (an albumentations class name)')
+    kwargs = dict(cfg)
+    name = kwargs.pop('type')
+    cls = getattr(A, name, None) if isinstance(name, str) else name
+    if not isinstance(cls, type):
+        raise ValueError(f'pipeline entry type={name!r} is not an albumentations transform '
+                         f'(albumentations {A.__version__})')
+    type_name = cls.__name__
+
+    params = _init_params(cls)
+    if params is not None:
+        accepted = set(params)
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            hints = [f'"{k}" is the albumentations 1.x name, use "{_RENAMED_ARGS[k]}"'
+                     for k in unknown if k in _RENAMED_ARGS]
+            raise ValueError(
+                f'{type_name}: unknown argument(s) {unknown}; accepted: {sorted(accepted)}'
+                + (' (' + '; '.join(hints) + ')' if hints else '')
+                + '. albumentations 2.x would only warn and ignore them.')
+        # Invented label pixels (padding, rotation borders) must be "ignore", not class 0.
+        # Transforms whose default is None (CoarseDropout, ...) leave the mask alone: keep that.
+        if ('fill_mask' in params and params['fill_mask'].default is not None
+                and 'fill_mask' not in kwargs):
+            kwargs['fill_mask'] = IGNORE_INDEX
+        if type_name == 'PadIfNeeded' and 'fill' not in kwargs:
+            kwargs['fill'] = 0
+    else:
+        bad = sorted(set(kwargs) & set(_RENAMED_ARGS))
+        if bad:
+            raise ValueError(f'{type_name}: argument(s) {bad} are albumentations 1.x names; use '
+                             + ', '.join(f'"{_RENAMED_ARGS[k]}"' for k in bad))
+
+    if isinstance(kwargs.get('transforms'), (list, tuple)):
+        kwargs['transforms'] = [build_transform(t) for t in kwargs['transforms']]
+    try:
+        return cls(**kwargs)
+    except Exception as exc:  # pydantic validation errors are long; keep the transform name
+        raise ValueError(f'cannot build {type_name}({kwargs}): {exc}') from exc
+
+
+class AlbuPipeline:
+    """An ``A.Compose`` (+ ``ToTensorV2``) that returns torch tensors and reseeds per worker.
+
+    albumentations keeps its own RNG inside ``Compose``, independent of numpy/random/torch seeds.
+    Forked DataLoader workers inherit the same RNG state, so without reseeding every worker (and,
+    with non-persistent workers, every epoch) replays the same augmentation stream. Before each
+    call this object looks at the current seed key (``get_worker_info().seed`` inside a worker,
+    which differs per worker and per epoch; ``torch.initial_seed()`` in the main process) and
+    reseeds the compose when the key changed. The stream is therefore a function of
+    ``(seed, key)``: reproducible under ``torch.manual_seed`` / mmengine's ``randomness.seed``.
+
+    Args:
+        compose: The albumentations ``Compose`` (ending with ``ToTensorV2``).
+        seed: Optional extra seed mixed into every reseed.
+    """
+
+    def __init__(self, compose: A.Compose, seed: int | None = None) -> None:
+        self.compose = compose
+        self.seed = seed
+        self._seed_key: int | None = None
+
+    @staticmethod
+    def _current_key() -> int:
+        info = torch.utils.data.get_worker_info()
+        # worker_info.seed = base_seed + worker_id, base_seed drawn per DataLoader iterator; it is
+        # not overwritten by worker_init_fn's torch.manual_seed (mmengine's is epoch-independent).
+        return int(info.seed) if info is not None else int(torch.initial_seed())
+
+    def _mixed_seed(self, key: int) -> int:
+        if self.seed is None:
+            return key % 2**32
+        return int(np.random.SeedSequence([int(self.seed) % 2**63, key % 2**63])
+                   .generate_state(1)[0])
+
+    def set_random_seed(self, seed: int) -> None:
+        """Reseed the compose explicitly (until the worker/torch seed key changes).
+
+        Args:
+            seed: Seed for albumentations' generators.
+        """
+        self.compose.set_random_seed(int(seed) % 2**32)
+        self._seed_key = self._current_key()
+
+    def _maybe_reseed(self) -> None:
+        key = self._current_key()
+        if key != self._seed_key:
+            self.compose.set_random_seed(self._mixed_seed(key))
+            self._seed_key = key
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Apply the pipeline.
+
+        Args:
+            image: H×W×3 uint8 RGB image.
+            mask: Optional H×W uint8 label map (transformed with the same geometry).
+
+        Returns:
+            ``(image, mask)``: image as a 3×H×W float32 tensor (normalised if the pipeline has a
+            ``Normalize``, else raw 0..255 values), mask as an H×W int64 tensor or None.
+        """
+        self._maybe_reseed()
+        if mask is None:
+            out = self.compose(image=image)
+            return out['image'].float(), None
+        out = self.compose(image=image, mask=mask)
+        return out['image'].float(), out['mask'].long()
+
+    def __repr__(self) -> str:
+        return f'AlbuPipeline(seed={self.seed}, compose={self.compose!r})'
+
+
+def default_pipeline_cfg() -> list[dict[str, Any]]:
+    """The pipeline used when a dataset gets ``pipeline=None``: ImageNet ``Normalize`` only."""
+    return [dict(type='Normalize', mean=IMAGENET_MEAN, std=IMAGENET_STD)]
+
+
+def build_pipeline(transforms: Sequence[dict[str, Any] | Callable] | None,
+                   seed: int | None = None) -> AlbuPipeline:
+    """Build an albumentations pipeline from config dicts.
+
+    Example:
+        >>> pipe = build_pipeline([dict(type='PadIfNeeded', min_height=64, min_width=64),
+        ...                        dict(type='RandomCrop', height=64, width=64),
+        ...                        dict(type='HorizontalFlip'),
+        ...                        dict(type='Normalize', mean=(0.5,) * 3, std=(0.5,) * 3)])
+        >>> img, seg = pipe(image_uint8_hwc, mask_uint8_hw)
+
+    Args:
+        transforms: albumentations transform dicts (``dict(type=<class name>, **kwargs)``), applied
+            in order; ``ToTensorV2`` is appended. None or empty means no augmentation and no
+            normalisation (float32 images in 0..255, with a warning).
+        seed: Optional seed; the augmentation stream is a function of this seed and the
+            DataLoader worker / torch seed (see :class:`AlbuPipeline`).
+
+    Returns:
+        An :class:`AlbuPipeline`; call it as ``pipe(image, mask=None) -> (image, mask)``.
+
+    Raises:
+        ValueError: for unknown transform names or arguments (including albumentations 1.x names
+            such as ``PadIfNeeded(mask_value=...)``).
+    """
+    transforms = list(transforms or [])
+    built = [build_transform(t) for t in transforms]
+    if not any(isinstance(t, A.Normalize) for t in built):
+        print_log('build_pipeline: no Normalize in the pipeline; images stay in 0..255 '
+                  '(float32).', logger='current', level=30)
+    compose = A.Compose(built + [ToTensorV2()], seed=seed)
+    return AlbuPipeline(compose, seed=seed)

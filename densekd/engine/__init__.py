@@ -1,0 +1,3 @@
+"""mmengine glue: optimizer constructor keyed by submodule, hooks."""
+from .optim_constructor import SubmoduleOptimConstructor  # noqa: F401
+from .visualization_hook import SegVisualizationHook  # noqa: F401,E402

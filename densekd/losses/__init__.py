@@ -1,0 +1,6 @@
+"""Dense KD losses: each a function plus a registered ``nn.Module``."""
+from .affinity import PairwiseAffinityLoss, pairwise_affinity_loss  # noqa: F401
+from .cwd import ChannelWiseDivergence, channel_wise_divergence  # noqa: F401
+from .dist import DISTLoss, dist_loss  # noqa: F401
+from .l1 import L1LogitLoss, l1_logit_loss  # noqa: F401
+from .pixel_kd import PixelKDLoss, pixel_entropy, pixel_kd_loss, pixel_kl  # noqa: F401

@@ -1,0 +1,36 @@
+"""Config loading shared by the tools: merge CLI overrides, resolve the work dir, AMP."""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None) -> Config:
+    """Load ``path``, apply ``--cfg-options`` and set ``work_dir``.
+
+    The work dir is, in order: ``work_dir``, the config's ``work_dir``,
+    ``work_dirs/<config file stem>``.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def apply_amp(cfg: Config) -> None:
+    """Switch every optimizer wrapper (one or one per submodule) to ``AmpOptimWrapper``."""
+    optim = cfg.optim_wrapper
+    wrappers = ([optim] if 'optimizer' in optim else
+                [v for k, v in optim.items() if k != 'constructor' and isinstance(v, dict)])
+    for wrapper in wrappers:
+        wrapper['type'] = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')

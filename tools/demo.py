@@ -1,0 +1,149 @@
+"""The main job (``make demo``): SynthRooms teacher, then every distillation method, one table.
+
+1. trains the SynthRooms teacher (skipped when ``work_dirs/teachers/`` already holds it) and
+   prints its per-class IoU table on the SynthRooms test split;
+2. distils it into the student with each method (same wall-clock budget per row), two runs
+   side by side with one thread each (higher throughput on 2 cores than one 2-thread run);
+3. prints one table: method, data, mIoU, wall time, peak memory.
+
+Everything lands in ``work_dirs/demo/``; ``--only`` picks methods, ``--quick`` shrinks budgets.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import resource
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TEACHER_CONFIG = 'configs/teacher/deeplabv3plus_r18_synthrooms-96x128.py'
+TEACHER_CKPT = 'work_dirs/teachers/deeplabv3plus_r18_synthrooms-96x128.pth'
+# name -> (config, data description)
+METHODS = {
+    'KD-ORI': ('configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', 'SynthRooms train'),
+    'blind KD': ('configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
+                 'bundled photos'),
+}
+
+
+def run(cmd: list[str], log_path: str, threads: int) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    log = open(log_path, 'w')
+    print('$', ' '.join(cmd), f'> {log_path}', flush=True)
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait(proc: subprocess.Popen, log_path: str) -> None:
+    if proc.wait() != 0:
+        with open(log_path) as f:
+            tail = f.readlines()[-30:]
+        sys.exit(f'command failed (exit {proc.returncode}), last lines of {log_path}:\n'
+                 + ''.join(tail))
+
+
+def final_metrics(work_dir: str) -> dict:
+    """The last validation metrics written by mmengine in ``work_dir``."""
+    found = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if 'mIoU' in row:
+                    found = row
+    return found
+
+
+def train_teacher(out: str, iters_scale: float) -> None:
+    work_dir = osp.join(out, 'teacher')
+    log = osp.join(out, 'teacher_train.log')
+    extra = []
+    if iters_scale != 1:
+        iters = max(20, int(800 * iters_scale))
+        extra = ['--cfg-options', f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+                 f'param_scheduler.0.T_max={iters}', f'default_hooks.checkpoint.interval={iters}']
+    t0 = time.time()
+    wait(run([sys.executable, 'tools/train.py', TEACHER_CONFIG, '--work-dir', work_dir] + extra,
+             log, threads=2), log)
+    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    os.makedirs(osp.dirname(osp.join(ROOT, TEACHER_CKPT)), exist_ok=True)
+    wait(run([sys.executable, 'tools/export_student.py', ckpt, TEACHER_CKPT, '--prefix',
+              'segmentor.'], osp.join(out, 'teacher_export.log'), threads=2),
+         osp.join(out, 'teacher_export.log'))
+    print(f'teacher trained in {time.time() - t0:.0f} s -> {TEACHER_CKPT}', flush=True)
+
+
+def test_teacher(out: str) -> dict:
+    log = osp.join(out, 'teacher_test.log')
+    # Evaluate the exported weights through a KD config's teacher: the same file students use.
+    cfg = METHODS['KD-ORI'][0]
+    ckpt = osp.join(out, 'teacher_as_checkpoint.pth')
+    import torch
+    state = torch.load(osp.join(ROOT, TEACHER_CKPT), map_location='cpu')
+    torch.save({'state_dict': {f'teacher.{k}': v for k, v in state.items()}}, ckpt)
+    wait(run([sys.executable, 'tools/test.py', cfg, ckpt, '--model', 'teacher', '--work-dir',
+              osp.join(out, 'teacher_test'), '--show-dir', osp.join(out, 'teacher_masks')],
+             log, threads=2), log)
+    with open(log) as f:
+        text = f.read()
+    start = text.find('per-class')
+    table = text[start:text.find('\n\n', start)] if start >= 0 else ''
+    print(table or '(per-class table not found in the log)')
+    return final_metrics(osp.join(out, 'teacher_test'))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', default='work_dirs/demo')
+    parser.add_argument('--only', nargs='+', choices=list(METHODS), default=list(METHODS))
+    parser.add_argument('--quick', action='store_true', help='tiny budgets (smoke run)')
+    parser.add_argument('--retrain-teacher', action='store_true')
+    args = parser.parse_args()
+    out = osp.join(ROOT, args.out)
+    os.makedirs(out, exist_ok=True)
+    scale = 0.05 if args.quick else 1.0
+    t_start = time.time()
+
+    if args.retrain_teacher or not osp.isfile(osp.join(ROOT, TEACHER_CKPT)):
+        train_teacher(out, scale)
+    else:
+        print(f'reusing the teacher {TEACHER_CKPT} (--retrain-teacher to train it again)')
+    teacher = test_teacher(out)
+
+    rows = [('teacher', 'SynthRooms train (labels)', teacher.get('mIoU'), None)]
+    pending = list(args.only)
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = []
+        for name in batch:
+            config, data = METHODS[name]
+            work_dir = osp.join(out, name.replace(' ', '_'))
+            shutil.rmtree(work_dir, ignore_errors=True)
+            cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
+            if args.quick:
+                cmd += ['--cfg-options', 'train_cfg.max_iters=10', 'train_cfg.val_interval=10',
+                        'default_hooks.checkpoint.interval=10']
+            log = work_dir + '.log'
+            procs.append((name, data, work_dir, log, time.time(),
+                          run(cmd, log, threads=1 if len(batch) > 1 else 2)))
+        for name, data, work_dir, log, t0, proc in procs:
+            wait(proc, log)
+            rows.append((name, data, final_metrics(work_dir).get('mIoU'), time.time() - t0))
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print('\n=== densekd demo: SynthRooms test split (200 images, 96x128), mIoU % ===')
+    print(f'{"method":<12} {"data":<28} {"mIoU":>6} {"train s":>8}')
+    for name, data, miou, seconds in rows:
+        miou_s = f'{miou:6.2f}' if miou is not None else '   n/a'
+        sec_s = f'{seconds:8.0f}' if seconds is not None else '       -'
+        print(f'{name:<12} {data:<28} {miou_s} {sec_s}')
+    print(f'wall time {time.time() - t_start:.0f} s, peak memory of one run {peak:.0f} MB')
+
+
+if __name__ == '__main__':
+    main()

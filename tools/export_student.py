@@ -1,0 +1,70 @@
+"""Export the student of a densekd checkpoint as a plain smp state dict.
+
+``python tools/export_student.py CKPT OUT.pth`` writes ``OUT.pth`` (torch state dict) and
+``OUT.safetensors``, holding only the student's weights (no teacher, generator or optimizer),
+plus ``OUT.json`` with the smp constructor arguments when the checkpoint's config names them.
+Load it without densekd::
+
+    import segmentation_models_pytorch as smp, torch
+    model = smp.DeepLabV3Plus(encoder_name='mobilenet_v2', encoder_weights=None, classes=13)
+    model.load_state_dict(torch.load('OUT.pth'))
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+import torch
+
+
+def extract_student(checkpoint: dict, prefix: str = 'student.') -> dict:
+    """The ``prefix`` sub-dict of a densekd checkpoint's state dict, with the prefix removed."""
+    state = checkpoint.get('state_dict', checkpoint)
+    student = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not student:
+        prefixes = sorted({k.split('.', 1)[0] for k in state})
+        raise ValueError(f'no "{prefix}*" weights in the checkpoint; its top-level prefixes are '
+                         f'{prefixes} (use --prefix segmentor. for a Supervised checkpoint)')
+    return {k: v.detach().cpu().contiguous() for k, v in student.items()}
+
+
+def smp_arguments(checkpoint: dict, prefix: str) -> dict:
+    """smp constructor arguments of the exported network, read from the saved config."""
+    cfg_text = checkpoint.get('meta', {}).get('cfg')
+    if not cfg_text:
+        return {}
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    from mmengine.config import Config
+    cfg = Config.fromstring(cfg_text, '.py')
+    model_cfg = cfg.model.get(prefix.rstrip('.'), {})
+    return {k: v for k, v in dict(model_cfg).items() if k not in ('type', 'checkpoint')}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('checkpoint')
+    parser.add_argument('out', help='output path; .pth and .safetensors are written')
+    parser.add_argument('--prefix', default='student.', help='network to export (student.)')
+    args = parser.parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    import densekd  # noqa: F401  (loads mmengine checkpoints on torch >= 2.6)
+    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
+    state = extract_student(checkpoint, args.prefix)
+    stem = osp.splitext(args.out)[0]
+    os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
+    torch.save(state, stem + '.pth')
+    from safetensors.torch import save_file
+    save_file(state, stem + '.safetensors')
+    arguments = smp_arguments(checkpoint, args.prefix)
+    if arguments:
+        with open(stem + '.json', 'w') as f:
+            json.dump(arguments, f, indent=2)
+    print(f'wrote {stem}.pth and {stem}.safetensors ({len(state)} tensors, '
+          f'{sum(v.numel() for v in state.values()) / 1e6:.2f} M parameters)')
+
+
+if __name__ == '__main__':
+    main()
