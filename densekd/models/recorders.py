@@ -174,6 +174,11 @@ class ModuleOutputsRecorder:
         if not self.active:
             return
         if self.index is not None:
+            if isinstance(output, torch.Tensor):
+                # Indexing a tensor would silently pick a batch element.
+                raise TypeError(
+                    f'Recorder on {self.source!r} has index={self.index!r}, but the module '
+                    f'returned a single {_describe(output)}; drop index for this tap.')
             try:
                 output = output[self.index]
             except (TypeError, IndexError, KeyError) as err:

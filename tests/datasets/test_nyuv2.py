@@ -169,7 +169,7 @@ def test_out_of_range_label_values(tmp_path):
     _write_label(tmp_path / 'seg13/train/00001.png', lbl)
     with pytest.raises(DatasetError, match=r'seg13/train/00001\.png.*values 13, 200.*0\.\.12'):
         NYUv2Dataset(tmp_path)[0]
-    # the same file is fine for 40... no: 200 is still out of range there
+    # 13 and 39 are valid seg40 ids
     make_nyu(tmp_path, n=1, label_dir='seg40', num_classes=40)
     lbl[0, 1] = 39
     _write_label(tmp_path / 'seg40/train/00001.png', lbl)

@@ -1,7 +1,7 @@
 # NYUv2-13, paper protocol of the DFAD / MosaicKD line (reference/methods.md §7.4):
 # train = resize short side 256 -> random 128x128 crop -> flip; test = full image at 256x341.
 # Layout: <data_root>/image/{train,test}/*.png, seg13/{train,test}/*.png (datasets/README.md).
-data_root = '{{$DENSEKD_DATA:data}}/NYUv2'
+data_root = 'data/NYUv2'  # also looked up under $DENSEKD_DATA
 data_norm = dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 crop_size = (128, 128)
 train_pipeline = [

@@ -1,5 +1,5 @@
 # SynthRooms: procedural NYUv2-like rooms (13 classes), generated on first use under data_root.
-data_root = '{{$DENSEKD_DATA:data}}/synthrooms_96x128'
+data_root = 'data/synthrooms_96x128'  # also looked up under $DENSEKD_DATA
 synthrooms = dict(num_train=800, num_test=200, height=96, width=128, seed=0)
 data_norm = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 crop_size = (96, 128)

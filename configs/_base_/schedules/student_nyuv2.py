@@ -1,0 +1,12 @@
+_base_ = ['../default_runtime.py']
+# DFAD NYUv2 student schedule (reference/methods.md §2.2): SGD 0.1, momentum 0.9, wd 5e-5,
+# 300 "epochs" x 50 iterations, LR x0.3 every 100 epochs, evaluation every 50 iterations.
+max_iters = 15000
+optim_wrapper = dict(constructor='SubmoduleOptimConstructor',
+                     student=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                                 weight_decay=5e-5)))
+param_scheduler = dict(student=[dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3,
+                                     by_epoch=False)])
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
