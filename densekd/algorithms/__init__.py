@@ -1,4 +1,8 @@
 """Training regimes, each a registered mmengine ``BaseModel``."""
-from .base import BaseSegAlgorithm  # noqa: F401
+from .base import BaseDistiller, BaseSegAlgorithm  # noqa: F401
+from .dafl import DAFL  # noqa: F401
+from .dfad import DFAD  # noqa: F401
+from .generative import BaseGenerativeDistiller  # noqa: F401
 from .kd import KD  # noqa: F401
+from .mosaickd import MosaicKD  # noqa: F401
 from .supervised import Supervised  # noqa: F401

@@ -74,33 +74,36 @@ class BaseSegAlgorithm(BaseModel):
         return outputs
 
     def optimize(self, optim_wrapper: OptimWrapper | OptimWrapperDict, name: str,
-                 losses: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+                 losses: Dict[str, torch.Tensor], prefix: Optional[str] = None
+                 ) -> Dict[str, torch.Tensor]:
         """Back-propagate ``losses`` and step the optimizer of submodule ``name``.
 
         Args:
             optim_wrapper: the runner's wrapper (a dict keyed by submodule, or a single one).
-            name: submodule whose optimizer steps, e.g. ``'student'``; also the log prefix.
+            name: submodule whose optimizer steps, e.g. ``'student'``.
             losses: loss terms; every key containing ``'loss'`` is summed.
+            prefix: log prefix (default ``name``), e.g. ``'gen'`` for the generator.
 
         Returns:
-            Log variables prefixed with ``name`` (``student.loss_kd``, ...), without the
-            generic ``loss`` total, which would otherwise be overwritten by the next step.
+            Log variables prefixed with ``prefix``: each term (``student.loss_kd``) and the
+            step's total (``student.loss``); unprefixed, each step's total would overwrite
+            the previous one's in mmengine's ``loss`` column.
 
         Raises:
             FloatingPointError: a loss is NaN/inf; names the loss and the iteration so a
                 diverged GAN stops instead of overwriting good checkpoints.
         """
         wrapper = select_wrapper(optim_wrapper, name)
+        prefix = prefix or name
         total, log_vars = self.parse_losses(losses)
         if not torch.isfinite(total):
             bad = [k for k, v in log_vars.items() if k != 'loss' and not torch.isfinite(v)]
             it = MessageHub.get_current_instance().get_info('iter')
             raise FloatingPointError(
-                f'non-finite loss {", ".join(f"{name}.{k}" for k in bad)} at iteration {it}; '
+                f'non-finite loss {", ".join(f"{prefix}.{k}" for k in bad)} at iteration {it}; '
                 f'training stopped, the last saved checkpoint is the last good one')
         wrapper.update_params(total)
-        log_vars.pop('loss')
-        return {k if k.startswith(f'{name}.') else f'{name}.{k}': v for k, v in log_vars.items()}
+        return {f'{prefix}.{k}': v for k, v in log_vars.items()}
 
 
 class BaseDistiller(BaseSegAlgorithm):

@@ -357,7 +357,8 @@ class NYUv2Dataset(Dataset):
             bad = np.flatnonzero(counts).tolist()
             raise DatasetError(
                 f'label {seg_path!r} contains values {_short_list([str(v) for v in bad])}; '
-                f'expected 0..{self.num_classes - 1} (label_dir={self.label_dir!r}) or 255 = ignore')
+                f'expected 0..{self.num_classes - 1} (label_dir={self.label_dir!r}) '
+                f'or 255 = ignore')
         return img, seg
 
     def __getitem__(self, idx: int) -> dict[str, Any]:

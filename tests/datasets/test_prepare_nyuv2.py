@@ -122,6 +122,13 @@ def test_missing_files(tmp_path):
             convert_nyuv2(*args, tmp_path / 'o', log=None)
 
 
+def test_script_reports_bad_input(tmp_path, capsys):
+    _, splits, mapping, _, _ = make_files(tmp_path)
+    rc = _load_script().main(['--labeled', str(tmp_path / 'nope.mat'), '--splits', str(splits),
+                              '--mapping40', str(mapping), '--out', str(tmp_path / 'o')])
+    assert rc == 2 and 'nope.mat' in capsys.readouterr().err
+
+
 def test_not_hdf5(tmp_path):
     _, splits, mapping, _, _ = make_files(tmp_path)
     fake = tmp_path / 'fake.mat'

@@ -99,7 +99,7 @@ def test_nested_transforms_built_recursively():
 def test_seed_makes_stream_reproducible():
     cfg = [dict(type='RandomCrop', height=8, width=8)]
     img = _image(64, 64)
-    p1, p2, p3 = build_pipeline(cfg, seed=3), build_pipeline(cfg, seed=3), build_pipeline(cfg, seed=4)
+    p1, p2, p3 = (build_pipeline(cfg, seed=s) for s in (3, 3, 4))
     s1 = torch.stack([p1(img)[0] for _ in range(5)])
     s2 = torch.stack([p2(img)[0] for _ in range(5)])
     s3 = torch.stack([p3(img)[0] for _ in range(5)])

@@ -1,0 +1,49 @@
+"""DFAD: data-free adversarial distillation (Fang et al., arXiv 1912.11006).
+
+Per iteration (reference/methods.md §2.1): ``student_steps`` student updates minimising the L1
+logit discrepancy on G(z), then one generator update maximising it with
+``L_G = -log(1 + mean|S(G(z)) - T(G(z))|)``. No real images are used.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+
+from densekd.losses.adversarial import dfad_generator_loss
+from densekd.registry import MODELS
+
+from .generative import BaseGenerativeDistiller, frozen
+from .base import select_wrapper
+
+
+@MODELS.register_module()
+class DFAD(BaseGenerativeDistiller):
+    """Data-free adversarial distillation.
+
+    Args:
+        adv_weight: weight of the generator's ``-log(1 + L1)`` term.
+        kd_loss: student loss; the reference's L1 on logits by default.
+        **kwargs: :class:`BaseGenerativeDistiller` arguments (``generator``, ``batch_size``,
+            ``student_steps`` = 5 as in the reference, ...).
+    """
+
+    def __init__(self, adv_weight: float = 1.0, kd_loss: dict | None = None, **kwargs):
+        super().__init__(kd_loss=kd_loss or dict(type='L1LogitLoss'), **kwargs)
+        self.adv_weight = adv_weight
+
+    def generator_step(self, optim_wrapper) -> Dict[str, torch.Tensor]:
+        with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator), \
+                frozen(self.student):
+            images = self.sample_images()
+            # The teacher is frozen but not under no_grad: the gradient reaches G through it.
+            loss = dfad_generator_loss(self.student(images), self.teacher(images))
+        return self.optimize(optim_wrapper, 'generator', dict(loss_adv=self.adv_weight * loss),
+                             prefix='gen')
+
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
+        log_vars = {}
+        for _ in range(self.student_steps):  # student first, as the reference
+            log_vars.update(self.student_step(optim_wrapper))
+        log_vars.update(self.generator_step(optim_wrapper))
+        return log_vars

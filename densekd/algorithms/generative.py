@@ -1,0 +1,78 @@
+"""Shared base of the regimes that synthesise their training images with a generator."""
+from __future__ import annotations
+
+import contextlib
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from densekd.registry import MODELS
+
+from .base import BaseDistiller, select_wrapper
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module):
+    """Temporarily switch off ``requires_grad`` of ``modules``.
+
+    In a generator step the loss flows *through* the student/discriminator; freezing them
+    keeps their ``.grad`` clean for their own next step and skips needless weight gradients.
+    """
+    states = [[p.requires_grad for p in m.parameters()] for m in modules]
+    for m in modules:
+        m.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for m, state in zip(modules, states):
+            for p, flag in zip(m.parameters(), state):
+                p.requires_grad_(flag)
+
+
+class BaseGenerativeDistiller(BaseDistiller):
+    """A distiller with a generator whose images live in the teacher's input space.
+
+    Args:
+        generator: generator config (``DCGANGenerator`` or ``PatchGenerator``); its ``mean``
+            and ``std`` default to ``data_norm`` so every player sees one normalisation.
+        batch_size: number of generated images per step.
+        student_steps: student updates per iteration (each on fresh latent codes).
+        kd_loss: the student's distillation loss config.
+        image_size: generated image size (H, W); ``None`` keeps the generator's own size.
+        **kwargs: :class:`BaseDistiller` arguments (``teacher``, ``student``, ``data_norm``).
+    """
+
+    def __init__(self, generator: dict, batch_size: int = 16, student_steps: int = 5,
+                 kd_loss: Optional[dict] = None, image_size: Optional[Sequence[int]] = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if batch_size < 1 or student_steps < 0:
+            raise ValueError(f'model.batch_size={batch_size} must be >= 1 and '
+                             f'model.student_steps={student_steps} >= 0')
+        generator = dict(generator)
+        generator.setdefault('mean', self.data_norm['mean'])
+        generator.setdefault('std', self.data_norm['std'])
+        self.generator = MODELS.build(generator)
+        self.kd_loss = MODELS.build(kd_loss or dict(type='PixelKDLoss', tau=1.0))
+        self.batch_size = batch_size
+        self.student_steps = student_steps
+        self.image_size: Optional[Tuple[int, int]] = (tuple(image_size) if image_size is not None
+                                                      else None)
+
+    def sample_images(self, batch_size: Optional[int] = None) -> torch.Tensor:
+        """Generated images (with graph) for fresh latent codes."""
+        z = self.generator.sample_latent(batch_size or self.batch_size, image_size=self.image_size)
+        return self.generator(z)
+
+    def student_step(self, optim_wrapper, extra_inputs: Optional[torch.Tensor] = None
+                     ) -> Dict[str, torch.Tensor]:
+        """One student update on fresh generated images (plus ``extra_inputs``, e.g. OOD)."""
+        with torch.no_grad():
+            inputs = self.sample_images()
+            if extra_inputs is not None:
+                inputs = torch.cat([inputs, extra_inputs], dim=0)
+            t_logits = self.teacher(inputs)
+        with select_wrapper(optim_wrapper, 'student').optim_context(self.student):
+            loss = self.kd_loss(self.student(inputs), t_logits)
+        return self.optimize(optim_wrapper, 'student', dict(loss_kd=loss))

@@ -1,0 +1,91 @@
+"""MosaicKD made dense (Fang et al., NeurIPS 2021; reference/methods.md §1.2 and §1.9).
+
+Four players: generator G, patch discriminator D, frozen teacher T, student S. Per iteration:
+
+1. D step: real OOD images vs G(z) (detached), BCE on every patch logit.
+2. G step on the same G(z), with D and S frozen:
+   ``L_G = local·L_local + align·L_align + adv·L_adv + balance·L_balance`` where
+   L_local fools D on every patch, L_align is the teacher's per-pixel entropy (confident,
+   in-domain-looking mosaics), L_adv = -per-pixel KL(T || S) (hard samples for S) and
+   L_balance is the negative entropy of the class prior over all pixels of the batch.
+3. ``student_steps`` student steps, each on fresh mosaics concatenated with OOD images.
+
+Every term averages over pixels / patch outputs, so the weights do not depend on image size.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+
+from densekd.losses.adversarial import (class_balance_loss, kl_adversarial_loss, patch_gan_loss,
+                                        teacher_entropy_loss)
+from densekd.registry import MODELS
+
+from .base import select_wrapper
+from .generative import BaseGenerativeDistiller, frozen
+
+
+@MODELS.register_module()
+class MosaicKD(BaseGenerativeDistiller):
+    """Dense MosaicKD.
+
+    The OOD loader's batch is split into ``1 + student_steps`` equal chunks: the first is
+    D's real images, the others join the mosaics of each student step (``ood_in_student``).
+
+    Args:
+        discriminator: patch discriminator config (``PatchDiscriminator`` with ``patch_size``).
+        local_weight: weight of L_local (and of the D loss, as the reference).
+        align_weight: weight of L_align.
+        adv_weight: weight of L_adv.
+        balance_weight: weight of L_balance.
+        ood_in_student: distil on OOD images too (reference: yes).
+        **kwargs: :class:`BaseGenerativeDistiller` arguments (``generator``, ``batch_size``,
+            ``student_steps`` = 5, ``kd_loss``, ``image_size``) and the distiller's.
+    """
+
+    def __init__(self, discriminator: dict, local_weight: float = 1.0, align_weight: float = 1.0,
+                 adv_weight: float = 1.0, balance_weight: float = 10.0,
+                 ood_in_student: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.discriminator = MODELS.build(discriminator)
+        self.weights = dict(local=local_weight, align=align_weight, adv=adv_weight,
+                            balance=balance_weight)
+        self.ood_in_student = ood_in_student
+
+    def discriminator_step(self, optim_wrapper, fake: torch.Tensor, real: torch.Tensor
+                           ) -> Dict[str, torch.Tensor]:
+        with select_wrapper(optim_wrapper, 'discriminator').optim_context(self.discriminator):
+            w = self.weights['local'] / 2
+            losses = dict(loss_fake=w * patch_gan_loss(self.discriminator(fake.detach()), False),
+                          loss_real=w * patch_gan_loss(self.discriminator(real), True))
+        return self.optimize(optim_wrapper, 'discriminator', losses, prefix='disc')
+
+    def generator_step(self, optim_wrapper, fake: torch.Tensor) -> Dict[str, torch.Tensor]:
+        with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator), \
+                frozen(self.discriminator, self.student):
+            t_logits = self.teacher(fake)  # frozen, but the gradient must reach G
+            s_logits = self.student(fake)
+            losses = dict(
+                loss_local=self.weights['local'] * patch_gan_loss(self.discriminator(fake), True),
+                loss_align=self.weights['align'] * teacher_entropy_loss(t_logits),
+                loss_adv=self.weights['adv'] * kl_adversarial_loss(s_logits, t_logits),
+                loss_balance=self.weights['balance'] * class_balance_loss(t_logits))
+        return self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
+
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
+        data = self.data_preprocessor(data, True)
+        chunks = data['inputs'].chunk(1 + self.student_steps)
+        if len(chunks) < 1 + self.student_steps and self.ood_in_student:
+            raise ValueError(
+                f'MosaicKD splits the OOD batch into 1 + student_steps = '
+                f'{1 + self.student_steps} chunks; train_dataloader.batch_size='
+                f'{data["inputs"].shape[0]} is too small')
+        with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator):
+            fake = self.sample_images()
+        log_vars = self.discriminator_step(optim_wrapper, fake, chunks[0])
+        log_vars.update(self.generator_step(optim_wrapper, fake))
+        for step in range(self.student_steps):
+            ood: Optional[torch.Tensor] = chunks[1 + step] if self.ood_in_student else None
+            log_vars.update(self.student_step(optim_wrapper, ood))
+        return log_vars
