@@ -74,10 +74,13 @@ class GeneratorSamplesHook(Hook):
 
     The model (unwrapped from DDP wrappers) must expose ``generator`` (with ``sample_latent``
     and ``to_unit_range`` or ``mean``/``std``), ``teacher`` and ``student`` (returning logits
-    at input size) and ``data_norm`` (``dict(mean, std)``, for the real images). All models
-    run under ``no_grad`` in ``eval()`` — batch-norm layers use their running statistics, so
-    drawing never changes the statistics used in training — and get their train/eval mode
-    back afterwards.
+    at input size) and ``data_norm`` (``dict(mean, std)``, for the real images). Everything
+    runs under ``no_grad``; teacher and student run in ``eval()``. The generator runs in train
+    mode by default (``generator_batch_stats=True``): its batch-norm layers normalise with the
+    statistics of the fixed-noise batch, exactly as the images the teacher sees in training
+    are made, whereas early running statistics lag behind and turn eval-mode samples into
+    flat grey. Its buffers (running statistics) are snapshotted and restored, so drawing never
+    changes training. All modules get their train/eval mode back afterwards.
 
     Args:
         interval: save every ``interval`` training iterations.
@@ -90,6 +93,8 @@ class GeneratorSamplesHook(Hook):
             (a ``PatchGenerator`` can draw full scenes here, e.g. ``(480, 640)``).
         palette: RGB colour per class; NYUv2's when None (VOC colours beyond 13 classes).
         class_names: names for the legend; NYUv2's when None and the teacher has 13 classes.
+        generator_batch_stats: draw with the generator in train mode (batch statistics,
+            buffers restored) rather than ``eval()`` (running statistics).
     """
 
     priority = 'LOW'
@@ -98,7 +103,8 @@ class GeneratorSamplesHook(Hook):
                  alpha: float = 0.5, seed: int = 0,
                  image_size: Optional[Sequence[int]] = None,
                  palette: Optional[Sequence[Sequence[int]]] = None,
-                 class_names: Optional[Sequence[str]] = None) -> None:
+                 class_names: Optional[Sequence[str]] = None,
+                 generator_batch_stats: bool = True) -> None:
         if int(interval) < 1:
             raise ValueError(f'GeneratorSamplesHook: interval must be >= 1, got {interval}')
         if int(num_samples) < 1:
@@ -117,6 +123,7 @@ class GeneratorSamplesHook(Hook):
         self.image_size = tuple(image_size) if image_size is not None else None
         self.palette = palette
         self.class_names = class_names
+        self.generator_batch_stats = bool(generator_batch_stats)
         self._fixed_z: Optional[torch.Tensor] = None
         self._last_real: Optional[torch.Tensor] = None
         self._last_saved_iter: Optional[int] = None
@@ -212,14 +219,19 @@ class GeneratorSamplesHook(Hook):
         data_norm = getattr(model, 'data_norm', None)
         modules = (generator, teacher, student)
         modes = [m.training for m in modules]
+        buffers = {k: v.clone() for k, v in generator.named_buffers()}
         try:
             for m in modules:
                 m.eval()
+            generator.train(self.generator_batch_stats)
             with torch.no_grad():
                 grid = self._draw(generator, teacher, student, data_norm, real)
         finally:
             for m, mode in zip(modules, modes):
                 m.train(mode)
+            with torch.no_grad():  # train-mode BN updated the running statistics: undo it
+                for k, v in generator.named_buffers():
+                    v.copy_(buffers[k])
 
         out_dir = self._resolve_out_dir(runner)
         os.makedirs(out_dir, exist_ok=True)

@@ -1,0 +1,22 @@
+# Dense MosaicKD on SynthRooms with the bundled photos as OOD data: a patch generator draws
+# mosaics whose 22-px patches must fool a patch discriminator trained on photo crops, while
+# the teacher reads them as confident rooms. Per iteration 1 D, 1 G and student_steps S steps;
+# the OOD batch is split into 1 + student_steps chunks (D's real images, then one per S step).
+_base_ = ['../_base_/datasets/synthrooms.py', '../_base_/datasets/bundled_photos.py',
+          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+          '../_base_/schedules/adversarial_cpu.py']
+batch_size = 8
+student_steps = 2
+model = dict(type='MosaicKD',
+             generator=dict(type='PatchGenerator', nz=32, global_nz=16, ngf=32, num_upsamples=3,
+                            img_size=(96, 128)),
+             discriminator=dict(type='PatchDiscriminator', ndf=32, patch_size=22),
+             batch_size=batch_size, student_steps=student_steps,
+             local_weight=1.0, align_weight=1.0, adv_weight=1.0, balance_weight=10.0,
+             kd_loss=dict(type='PixelKDLoss', tau=2.0))
+train_dataloader = dict(batch_size=batch_size * (1 + student_steps),
+                        dataset={{_base_.ood_dataset}})
+_cosine = [dict(type='CosineAnnealingLR', T_max={{_base_.max_iters}}, eta_min=1e-5,
+                by_epoch=False)]
+optim_wrapper = dict(discriminator=dict(optimizer=dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))))
+param_scheduler = dict(discriminator=_cosine)

@@ -1,0 +1,112 @@
+"""Update order and step counts of the generator-based algorithms (DFAD, DAFL, MosaicKD)."""
+import copy
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+from densekd.algorithms import DAFL, DFAD, MosaicKD
+from densekd.engine import SubmoduleOptimConstructor
+from densekd.models import build_segmentor
+
+TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
+            decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
+SIZE = (32, 32)
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
+    torch.save(build_segmentor(**TINY).state_dict(), path)
+    return str(path)
+
+
+def build(cls, teacher_ckpt, **kwargs):
+    MessageHub.get_instance('test_generative').update_info('iter', 0)
+    model = cls(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
+                generator=dict(type='PatchGenerator', nz=8, global_nz=4, ngf=8, num_upsamples=2,
+                               img_size=SIZE),
+                batch_size=2, **kwargs)
+    names = ['student', 'generator'] + (['discriminator'] if cls is MosaicKD else [])
+    optim = SubmoduleOptimConstructor(
+        {n: dict(optimizer=dict(type='Adam', lr=1e-3)) for n in names})(model)
+    order = []
+    for name in names:
+        opt = optim[name].optimizer
+        step = opt.step
+
+        def counted(*a, _name=name, _step=step, **k):
+            order.append(_name)
+            return _step(*a, **k)
+        opt.step = counted
+    return model, optim, order
+
+
+def teacher_state(model):
+    return {k: v.clone() for k, v in model.teacher.state_dict().items()}
+
+
+def assert_teacher_untouched(model, before):
+    for k, v in model.teacher.state_dict().items():
+        assert torch.equal(v, before[k]), f'teacher {k} changed'
+
+
+def test_mosaickd_order_and_counts(teacher_ckpt):
+    model, optim, order = build(MosaicKD, teacher_ckpt,
+                                discriminator=dict(type='PatchDiscriminator', ndf=8, patch_size=10),
+                                student_steps=3)
+    model.train()
+    before = teacher_state(model)
+    ood = torch.randn(2 * 4, 3, *SIZE)  # 1 chunk for D + 3 for the student steps
+    log = model.train_step(dict(inputs=ood), optim)
+    assert order == ['discriminator', 'generator', 'student', 'student', 'student']
+    for key in ('disc.loss', 'gen.loss_local', 'gen.loss_align', 'gen.loss_adv',
+                'gen.loss_balance', 'student.loss_kd'):
+        assert key in log and torch.isfinite(log[key])
+    assert_teacher_untouched(model, before)
+    assert not model.teacher.training
+
+
+def test_mosaickd_rejects_too_small_ood_batch(teacher_ckpt):
+    model, optim, _ = build(MosaicKD, teacher_ckpt,
+                            discriminator=dict(type='PatchDiscriminator', ndf=8, patch_size=10),
+                            student_steps=3)
+    with pytest.raises(ValueError, match='batch_size'):
+        model.train_step(dict(inputs=torch.randn(2, 3, *SIZE)), optim)
+
+
+def test_dfad_student_first_then_generator(teacher_ckpt):
+    model, optim, order = build(DFAD, teacher_ckpt, student_steps=5)
+    model.train()
+    before = teacher_state(model)
+    log = model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
+    assert order == ['student'] * 5 + ['generator']
+    assert 'student.loss_kd' in log and 'gen.loss_adv' in log
+    assert_teacher_untouched(model, before)
+
+
+def test_dafl_generator_then_student(teacher_ckpt):
+    model, optim, order = build(DAFL, teacher_ckpt, student_steps=2)
+    model.train()
+    log = model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
+    assert order == ['generator', 'student', 'student']
+    for key in ('gen.loss_onehot', 'gen.loss_activation', 'gen.loss_ie', 'student.loss_kd'):
+        assert key in log
+
+
+def test_generator_step_leaves_student_grads_clean(teacher_ckpt):
+    model, optim, _ = build(DFAD, teacher_ckpt, student_steps=0)
+    model.train()
+    model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
+    assert all(p.grad is None or not p.grad.any() for p in model.student.parameters())
+    assert all(p.requires_grad for p in model.student.parameters())
+
+
+def test_non_finite_loss_stops_with_the_loss_name(teacher_ckpt):
+    model, optim, _ = build(DFAD, teacher_ckpt, student_steps=1)
+    model.train()
+    with torch.no_grad():
+        next(model.student.parameters()).fill_(float('nan'))
+    with pytest.raises(FloatingPointError, match=r'student\.loss_kd.*iteration'):
+        model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
