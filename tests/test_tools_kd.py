@@ -76,7 +76,7 @@ def test_exported_student_loads_in_plain_smp_with_same_predictions(tiny_teacher,
     args = json.load(open(tmp_path / 'student.json'))
     assert args['encoder_name'] == 'tu-test_resnet'
 
-    plain = getattr(smp, args.pop('arch'))(encoder_weights=None, **{
+    plain = getattr(smp, args.pop('arch'))(**{
         k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
     plain.load_state_dict(torch.load(tmp_path / 'student.pth'))
     from safetensors.torch import load_file

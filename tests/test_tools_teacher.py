@@ -61,7 +61,7 @@ def test_resume_continues_from_last_checkpoint(tiny_teacher, tmp_path):
                 'experiment_name=second_half'])
     ckpt = torch.load(osp.join(work_dir, 'iter_120.pth'), map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 120
-    log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[-1]).read()
+    log = open(sorted(glob.glob(osp.join(work_dir, '*', '*.log')))[-1]).read()
     assert 'resumed' in log.lower() and 'Iter(train) [ 80/120]' in log
 
 

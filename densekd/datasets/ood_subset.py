@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -130,11 +131,14 @@ def _jsonable(value: Any) -> Any:
     return None
 
 
-def _describe_dataset(dataset: Any, depth: int = 0) -> Dict[str, Any]:
+def _describe_dataset(dataset: Any, with_pipeline: bool = True, depth: int = 0
+                      ) -> Dict[str, Any]:
     """What identifies a dataset's images: type, length, image paths and simple settings.
 
     Built from the public attributes (``img_paths``, ``data_root``, crop settings, seeds, ...)
     and, recursively, from wrapped datasets, so no image has to be read to compute the key.
+    With ``with_pipeline`` the transform's ``repr`` (albumentations prints every parameter) is
+    included too, since it then decides what the teacher sees.
     """
     desc: Dict[str, Any] = {'type': type(dataset).__name__}
     try:
@@ -143,17 +147,21 @@ def _describe_dataset(dataset: Any, depth: int = 0) -> Dict[str, Any]:
         pass
     if depth > 3:
         return desc
-    for name, value in sorted(vars(dataset).items()):
+    for name, value in sorted(getattr(dataset, '__dict__', {}).items()):
+        if name == 'pipeline':
+            if with_pipeline:
+                desc[name] = re.sub(r' at 0x[0-9a-fA-F]+', '', repr(value))
+            continue
         if name.startswith('_') and not isinstance(value, (Dataset, list, tuple)):
             continue
         simple = _jsonable(value)
         if simple is not None or value is None:
             desc[name] = simple
         elif isinstance(value, Dataset):
-            desc[name] = _describe_dataset(value, depth + 1)
+            desc[name] = _describe_dataset(value, with_pipeline, depth + 1)
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Dataset)
                                                                  for v in value):
-            desc[name] = [_describe_dataset(v, depth + 1) for v in value]
+            desc[name] = [_describe_dataset(v, with_pipeline, depth + 1) for v in value]
     return desc
 
 
@@ -174,7 +182,7 @@ def _with_pipeline(dataset: Any, pipeline: Any, memo: Optional[dict] = None) -> 
         clone.pipeline = pipeline
         memo['swapped'] = memo.get('swapped', 0) + 1
         return clone
-    for name, value in list(vars(clone).items()):
+    for name, value in list(getattr(clone, '__dict__', {}).items()):
         if isinstance(value, Dataset):
             setattr(clone, name, _with_pipeline(value, pipeline, memo))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Dataset)
@@ -213,7 +221,8 @@ class EntropySubsetDataset(Dataset):
     Caching: with ``cache_dir``, the full ranking is stored in
     ``cache_dir/<sha256>.json``, the hash covering the teacher checkpoint's bytes (or the
     weights of a teacher given as a module), the teacher config, the dataset's length, image
-    paths and settings, and ``score_pipeline``. A later run with the same teacher and data
+    paths and settings, and the scoring transform (``score_pipeline``, or the dataset's own
+    pipeline when scoring with it). A later run with the same teacher and data
     reads it instead of running the teacher; any ``num_keep`` reuses it.
 
     Args:
@@ -251,8 +260,9 @@ class EntropySubsetDataset(Dataset):
         self.cache_file = None
         ranking = None
         if cache_dir is not None:
-            key_hash.update(json.dumps(_describe_dataset(self.dataset), sort_keys=True,
-                                       default=str).encode())
+            # The dataset's own pipeline matters only when it is the one used for scoring.
+            desc = _describe_dataset(self.dataset, with_pipeline=self.score_pipeline is None)
+            key_hash.update(json.dumps(desc, sort_keys=True, default=str).encode())
             key_hash.update(json.dumps(self.score_pipeline, sort_keys=True,
                                        default=str).encode())
             self.cache_file = osp.join(str(cache_dir), key_hash.hexdigest()[:32] + '.json')

@@ -1,3 +1,4 @@
 """mmengine glue: optimizer constructor keyed by submodule, hooks."""
 from .optim_constructor import SubmoduleOptimConstructor  # noqa: F401
 from .visualization_hook import SegVisualizationHook  # noqa: F401,E402
+from .generator_hook import GeneratorSamplesHook  # noqa: F401,E402

@@ -203,7 +203,7 @@ def activation_loss(features: torch.Tensor) -> torch.Tensor:
 
 
 def information_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
-    """DAFL information-entropy loss: ``Σ_c p̄_c log10 p̄_c``, ``p̄`` over all images and pixels.
+    """DAFL information-entropy loss ``Σ_c p̄_c log10 p̄_c``, ``p̄`` over all images and pixels.
 
     mmrazor ``InformationEntropyLoss`` (and DAFL's code) use ``log10`` of the batch-mean softmax;
     here the mean also runs over pixels. Equal to ``class_balance_loss(t_logits, base=10)``.

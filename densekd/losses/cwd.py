@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .pixel_kd import align_spatial, check_loss_weight, check_mask, check_pair, check_resize, check_tau
+from .pixel_kd import (align_spatial, check_loss_weight, check_mask, check_pair, check_resize,
+                       check_tau)
 
 
 def channel_wise_divergence(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0,

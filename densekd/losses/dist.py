@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .pixel_kd import align_spatial, check_loss_weight, check_mask, check_pair, check_resize, check_tau
+from .pixel_kd import (align_spatial, check_loss_weight, check_mask, check_pair, check_resize,
+                       check_tau)
 
 
 def pearson_correlation(a: torch.Tensor, b: torch.Tensor, dim: int = -1,
@@ -38,8 +39,8 @@ def dist_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, beta: float = 1.0,
     without a mask), ``P = softmax(Y/τ)`` along classes, and
 
     .. math::
-        L = \tau^2 \Big(\beta \big(1 - \tfrac{1}{M}\textstyle\sum_{m} \rho(P^S_{m,:}, P^T_{m,:})\big)
-        + \gamma \big(1 - \tfrac{1}{C}\textstyle\sum_{c} \rho(P^S_{:,c}, P^T_{:,c})\big)\Big)
+        L = \tau^2 \Big(\beta \big(1 - \tfrac{1}{M}\sum_{m} \rho(P^S_{m,:}, P^T_{m,:})\big)
+        + \gamma \big(1 - \tfrac{1}{C}\sum_{c} \rho(P^S_{:,c}, P^T_{:,c})\big)\Big)
 
     with ``ρ`` the Pearson correlation. The inter-class term averages over pixels (rows), the
     intra-class term correlates each class's response across all valid pixels of the batch.
@@ -64,7 +65,8 @@ def dist_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, beta: float = 1.0,
     _check_weight(beta, 'beta')
     _check_weight(gamma, 'gamma')
     if preds_S.shape[1] < 2:
-        raise ValueError(f'DIST needs at least 2 classes (dim 1). Got shape {tuple(preds_S.shape)}.')
+        raise ValueError(
+            f'DIST needs at least 2 classes (dim 1). Got shape {tuple(preds_S.shape)}.')
     preds_S, preds_T = align_spatial(preds_S, preds_T, resize)
     mask = check_mask(mask, preds_S)
     c = preds_S.shape[1]
@@ -73,8 +75,8 @@ def dist_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, beta: float = 1.0,
     if mask is not None:
         rows = mask.reshape(-1)
         y_S, y_T = y_S[rows], y_T[rows]
-        if y_S.shape[0] == 0:
-            return preds_S.sum() * 0.0
+        if y_S.shape[0] == 0:  # graph-connected zero (summing the empty selection, no NaN)
+            return y_S.sum() + y_T.sum()
     p_S = F.softmax(y_S / tau, dim=1)
     p_T = F.softmax(y_T / tau, dim=1)
     inter = 1.0 - pearson_correlation(p_S, p_T, dim=1).mean()

@@ -33,10 +33,12 @@ def check_tensor(x: object, name: str, min_dim: int = 2, ndim: Optional[int] = N
     if not x.is_floating_point():
         raise TypeError(f'{name} must be a floating-point tensor. Got dtype {x.dtype}.')
     if ndim is not None and x.dim() != ndim:
-        raise ValueError(f'{name} must have {ndim} dims (B, C, H, W). Got shape {tuple(x.shape)}.')
+        raise ValueError(
+            f'{name} must have {ndim} dims (B, C, H, W). Got shape {tuple(x.shape)}.')
     if ndim is None and x.dim() < min_dim:
         raise ValueError(
-            f'{name} must have at least {min_dim} dims (B, C, *spatial). Got shape {tuple(x.shape)}.')
+            f'{name} must have at least {min_dim} dims (B, C, *spatial). '
+            f'Got shape {tuple(x.shape)}.')
 
 
 def check_resize(resize: Optional[str]) -> None:

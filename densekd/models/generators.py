@@ -67,11 +67,12 @@ def to_input_space(x01: torch.Tensor, mean: StatsLike, std: StatsLike) -> torch.
     Returns:
         Normalised images, same shape, dtype and device as ``x01``.
     """
-    m = _stats_tensor(mean, x01, 'mean')
-    s = _stats_tensor(std, x01, 'std')
-    if bool((s <= 0).any()):
+    # Only plain numbers are checked here: testing a tensor would sync the device on every
+    # generator forward (generators validate their own std once, at construction).
+    if not isinstance(std, torch.Tensor) and min(
+            float(v) for v in ((std,) if isinstance(std, (int, float)) else std)) <= 0:
         raise ValueError(f'std must be positive, got {std}')
-    return (x01 - m) / s
+    return (x01 - _stats_tensor(mean, x01, 'mean')) / _stats_tensor(std, x01, 'std')
 
 
 def to_unit_range(x: torch.Tensor, mean: StatsLike, std: StatsLike) -> torch.Tensor:

@@ -157,7 +157,9 @@ class ModuleOutputsRecorder:
     def initialize(self, model: nn.Module) -> None:
         """Register the forward hook on ``model``'s submodule named :attr:`source`.
 
-        Calling it again (e.g. on another model) moves the hook.
+        Calling it again (e.g. on another model) moves the hook. In-place modules are left as
+        they are here; :meth:`RecorderManager.initialize` (or :func:`disable_inplace`) switches
+        them off.
         """
         module = find_module(unwrap_model(model), self.source)
         self.remove()

@@ -161,6 +161,17 @@ def test_cache_hit_skips_scoring(teacher, checkpoint, tmp_path, monkeypatch):
     assert len(calls) == 3
     assert len(list(cache.glob('*.json'))) == 3
 
+    # Scoring with the dataset's own pipeline: a different pipeline is a different key ...
+    resized = [dict(type='Resize', height=32, width=32), NORM]
+    EntropySubsetDataset(TinyImages(n=6, pipeline=resized), cfg, num_keep=2,
+                         cache_dir=str(cache))
+    assert len(calls) == 4
+    # ... but with score_pipeline only the scoring transform counts.
+    for train_pipe in ([NORM], resized):
+        EntropySubsetDataset(TinyImages(n=6, pipeline=train_pipe), cfg, num_keep=2,
+                             cache_dir=str(cache), score_pipeline=[NORM])
+    assert len(calls) == 5
+
 
 def test_score_pipeline_is_deterministic_and_leaves_training_pipeline(teacher):
     train_pipe = [dict(type='HorizontalFlip', p=0.5),
@@ -208,3 +219,16 @@ def test_teacher_config_errors(tmp_path):
     torch.save(wrong.state_dict(), path)
     with pytest.raises(ValueError, match='classes'):
         EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint=str(path)), num_keep=1)
+
+
+def test_score_pipeline_reaches_wrapped_datasets(teacher):
+    from densekd.datasets.mixed import MixedImagesDataset
+
+    noisy = [dict(type='GaussNoise', std_range=(0.2, 0.4), p=1.0), NORM]
+    mixed = MixedImagesDataset([TinyImages(n=3, pipeline=noisy),
+                                TinyImages(n=3, seed=1, pipeline=noisy)])
+    subset = EntropySubsetDataset(mixed, teacher, num_keep=2, score_pipeline=[NORM])
+    clean = MixedImagesDataset([TinyImages(n=3), TinyImages(n=3, seed=1)])
+    assert torch.allclose(subset.scores, _reference_scores(teacher, clean), atol=1e-5)
+    assert all(d.pipeline is not None for d in mixed.datasets)
+    assert mixed._concat.datasets[0] is mixed.datasets[0]  # the original is untouched

@@ -129,6 +129,7 @@ class TestPairwiseAffinityLoss:
             pairwise_affinity_loss(f, f[:1])
 
     def test_gradcheck(self):
-        fs = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
-        ft = torch.randn(2, 5, 4, 4, dtype=torch.float64, requires_grad=True)
+        torch.manual_seed(0)
+        fs = torch.randn(1, 2, 4, 4, dtype=torch.float64, requires_grad=True)
+        ft = torch.randn(1, 3, 4, 4, dtype=torch.float64, requires_grad=True)
         assert torch.autograd.gradcheck(pairwise_affinity_loss, (fs, ft))

@@ -18,8 +18,11 @@ def test_input_space_round_trip_and_albumentations_convention():
     assert torch.allclose(x, expected)
     assert torch.allclose(to_unit_range(x, MEAN, STD), x01, atol=1e-6)
     assert torch.allclose(to_input_space(x01, (0.5,), (0.5,)), x01 * 2 - 1)
+    assert torch.allclose(to_input_space(x01, 0.5, 0.5), x01 * 2 - 1)
     with pytest.raises(ValueError, match='channels'):
         to_input_space(x01, (0.5, 0.5), (0.5, 0.5))
+    with pytest.raises(ValueError, match='positive'):
+        to_input_space(x01, MEAN, (0.2, 0.0, 0.2))
 
 
 class TestDCGANGenerator:

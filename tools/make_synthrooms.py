@@ -1,0 +1,123 @@
+"""Generate a SynthRooms dataset (NYUv2 layout) and optionally a preview grid.
+
+Examples::
+
+    python tools/make_synthrooms.py --out data/synthrooms
+    python tools/make_synthrooms.py --out /tmp/sr --num-train 16 --num-test 0 \\
+        --grid docs/synthrooms_grid.png
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+from densekd.datasets.nyuv2 import NYUV2_CLASSES, NYUV2_PALETTE  # noqa: E402
+from densekd.datasets.synthrooms import generate_synthrooms  # noqa: E402
+
+
+def colorize(seg: np.ndarray) -> np.ndarray:
+    """Label map -> RGB with the NYUv2 palette (VOC cmap[k + 1]); void and unknown ids black."""
+    lut = np.zeros((256, 3), np.uint8)
+    lut[:len(NYUV2_PALETTE)] = NYUV2_PALETTE
+    return lut[seg]
+
+
+def legend(width: int, scale: float = 0.5) -> np.ndarray:
+    """A band listing every class with its colour swatch (RGB)."""
+    names = list(NYUV2_CLASSES) + ['void']
+    colors = list(NYUV2_PALETTE) + [(0, 0, 0)]
+    cell_w = max(110, int(200 * scale))
+    per_row = max(1, width // cell_w)
+    rows = -(-len(names) // per_row)
+    row_h = int(36 * scale) + 8
+    band = np.full((rows * row_h + 6, width, 3), 255, np.uint8)
+    for i, (name, col) in enumerate(zip(names, colors)):
+        r, c = divmod(i, per_row)
+        x, y = c * cell_w + 6, r * row_h + 4
+        cv2.rectangle(band, (x, y), (x + row_h - 8, y + row_h - 8), tuple(int(v) for v in col), -1)
+        cv2.rectangle(band, (x, y), (x + row_h - 8, y + row_h - 8), (90, 90, 90), 1)
+        cv2.putText(band, f'{i if i < len(NYUV2_CLASSES) else 255} {name}',
+                    (x + row_h - 2, y + row_h - 12), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+    return band
+
+
+def make_grid(root: str | os.PathLike, out_png: str | os.PathLike, split: str = 'train',
+              num: int = 16, cols: int = 4, scale: int = 2) -> np.ndarray:
+    """Tile ``num`` samples (image above its colour mask) with a legend and write a PNG.
+
+    Args:
+        root: Dataset root in the NYUv2 layout.
+        out_png: Output file.
+        split: Split to sample from (the first ``num`` images, sorted by name).
+        num: Number of samples.
+        cols: Samples per grid row.
+        scale: Integer upscaling (nearest neighbour keeps mask edges exact).
+
+    Returns:
+        The grid (RGB uint8).
+    """
+    root = Path(root)
+    names = sorted(p.name for p in (root / 'image' / split).glob('*.png'))[:num]
+    if not names:
+        raise FileNotFoundError(f'no images in {root / "image" / split}')
+    tiles = []
+    for name in names:
+        img = cv2.cvtColor(cv2.imread(str(root / 'image' / split / name)), cv2.COLOR_BGR2RGB)
+        seg = cv2.imread(str(root / 'seg13' / split / name), cv2.IMREAD_UNCHANGED)
+        tile = np.concatenate([img, colorize(seg)], 0)
+        tile = cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        tiles.append(cv2.copyMakeBorder(tile, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(255,) * 3))
+    while len(tiles) % cols:
+        tiles.append(np.full_like(tiles[0], 255))
+    rows = [np.concatenate(tiles[i:i + cols], 1) for i in range(0, len(tiles), cols)]
+    grid = np.concatenate(rows, 0)
+    grid = np.concatenate([grid, legend(grid.shape[1])], 0)
+    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out_png), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    return grid
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--out', required=True, help='dataset root to write (NYUv2 layout)')
+    ap.add_argument('--num-train', type=int, default=800)
+    ap.add_argument('--num-test', type=int, default=200)
+    ap.add_argument('--height', type=int, default=96)
+    ap.add_argument('--width', type=int, default=128)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--workers', type=int, default=min(4, os.cpu_count() or 1),
+                    help='rendering processes (default: min(4, CPUs))')
+    ap.add_argument('--grid', default=None, help='also write a preview grid PNG here')
+    ap.add_argument('--grid-num', type=int, default=16, help='samples in the grid')
+    ap.add_argument('--grid-split', default='train', choices=['train', 'test'])
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    stats = generate_synthrooms(args.out, args.num_train, args.num_test, args.height, args.width,
+                                args.seed, num_workers=args.workers, verbose=True)
+    n = args.num_train + args.num_test
+    print(f'wrote {n} images to {args.out} in {stats["seconds"]:.1f} s '
+          f'({stats["images_per_second"]:.1f} img/s, {args.workers} worker(s))')
+    print('class        pixels   images')
+    for c in NYUV2_CLASSES:
+        print(f'{c:10s} {100 * stats["pixel_share"][c]:6.1f} % {100 * stats["image_share"][c]:6.1f} %')
+    print(f'void       {100 * stats["void_share"]:6.2f} %')
+    if args.grid:
+        make_grid(args.out, args.grid, args.grid_split, args.grid_num)
+        print(f'grid -> {args.grid}')
+    return stats
+
+
+if __name__ == '__main__':
+    json.dumps(main())  # stats are JSON-serialisable (also in <out>/synthrooms.json)
