@@ -40,10 +40,10 @@ from mmengine.logging import print_log
 
 from densekd.registry import DATASETS
 
-from .nyuv2 import NYUV2_CLASSES, NYUv2Dataset
+from .nyuv2 import NYUV2_CLASSES, DatasetNotFoundError, NYUv2Dataset, resolve_data_root
 
 __all__ = ['SYNTHROOMS_VERSION', 'generate_synthrooms', 'render_synthroom', 'load_manifest',
-           'ensure_synthrooms', 'SynthRoomsDataset']
+           'ensure_synthrooms', 'synthrooms_root', 'SynthRoomsDataset']
 
 #: Bump whenever rendering changes: cached datasets with another version are regenerated.
 SYNTHROOMS_VERSION = 1
@@ -2114,6 +2114,33 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+def synthrooms_root(data_root: str | os.PathLike) -> Path:
+    """Where a SynthRooms ``data_root`` lives or will be generated.
+
+    An existing directory is found like NYUv2's (``~``/``$VARS`` expanded, relative paths also
+    looked up under ``$DENSEKD_DATA``, see :func:`resolve_data_root`). When none exists yet, a
+    relative path is generated under ``$DENSEKD_DATA`` (without a leading ``data/`` or
+    ``datasets/``) if that variable is set, else relative to the working directory.
+
+    Args:
+        data_root: Path from the config.
+
+    Returns:
+        The directory to read or generate.
+    """
+    try:
+        return resolve_data_root(data_root, 'SynthRoomsDataset')
+    except DatasetNotFoundError:
+        pass
+    path = Path(os.path.expandvars(os.path.expanduser(str(data_root))))
+    env = os.environ.get('DENSEKD_DATA')
+    if env and not path.is_absolute():
+        parts = path.parts[1:] if len(path.parts) > 1 and path.parts[0] in ('data', 'datasets') \
+            else path.parts
+        return Path(env).joinpath(*parts)
+    return path
+
+
 def ensure_synthrooms(data_root: str | os.PathLike, num_train: int = 800, num_test: int = 200,
                       height: int = 96, width: int = 128, seed: int = 0,
                       num_workers: int | None = None) -> dict:
@@ -2134,7 +2161,7 @@ def ensure_synthrooms(data_root: str | os.PathLike, num_train: int = 800, num_te
     Returns:
         The manifest (parameters and statistics).
     """
-    root = Path(os.path.expandvars(os.path.expanduser(str(data_root))))
+    root = synthrooms_root(data_root)
     params = _params(num_train, num_test, height, width, seed)
     if _manifest_matches(root, params):
         return load_manifest(root)
@@ -2192,9 +2219,10 @@ class SynthRoomsDataset(NYUv2Dataset):
         if label_dir != 'seg13':
             raise ValueError(f'SynthRoomsDataset: label_dir={label_dir!r}; SynthRooms only has '
                              f"'seg13' labels")
-        self.generation = ensure_synthrooms(data_root, num_train, num_test, height, width, seed,
+        root = synthrooms_root(data_root)
+        self.generation = ensure_synthrooms(root, num_train, num_test, height, width, seed,
                                             num_workers)
-        super().__init__(data_root, split=split, pipeline=pipeline, label_dir=label_dir,
+        super().__init__(root, split=split, pipeline=pipeline, label_dir=label_dir,
                          max_samples=max_samples, seed=pipeline_seed, **kwargs)
 
     @staticmethod
