@@ -24,12 +24,40 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEACHER_CONFIG = 'configs/teacher/deeplabv3plus_r18_synthrooms-96x128.py'
 TEACHER_CKPT = 'work_dirs/teachers/deeplabv3plus_r18_synthrooms-96x128.pth'
-# name -> (config, data description)
+# name -> (config, data description, seconds per iteration on one thread of the 2-core
+# machine, measured with tools/benchmark.py; sets the schedule length for the time budget)
 METHODS = {
-    'KD-ORI': ('configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', 'SynthRooms train'),
+    'KD-ORI': ('configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', 'SynthRooms train',
+               1.0),
     'blind KD': ('configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
-                 'bundled photos'),
+                 'bundled photos', 1.0),
+    'DFAD': ('configs/dfad/dfad_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', 'none (data-free)',
+             6.0),
+    'MosaicKD': ('configs/mosaickd/mosaickd_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
+                 'bundled photos + mosaics', 4.0),
 }
+
+
+def budget_config(config: str, out_path: str, budget: float, s_per_iter: float,
+                  quick: bool) -> str:
+    """Write ``config`` with a schedule sized to ``budget`` seconds and a TimeBudgetHook."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    iters = 4 if quick else max(10, int(budget / s_per_iter))
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    schedulers = cfg.param_scheduler
+    for group in (schedulers.values() if isinstance(schedulers, dict) else [schedulers]):
+        for scheduler in group:
+            if 'T_max' in scheduler:
+                scheduler.T_max = iters
+    hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'TimeBudgetHook']
+    for hook in hooks:
+        if 'interval' in hook:
+            hook['interval'] = max(1, iters // 4)
+    cfg.custom_hooks = hooks + [dict(type='TimeBudgetHook', seconds=budget)]
+    cfg.dump(out_path)
+    return out_path
 
 
 def run(cmd: list[str], log_path: str, threads: int) -> subprocess.Popen:
@@ -103,6 +131,8 @@ def main() -> None:
     parser.add_argument('--only', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--quick', action='store_true', help='tiny budgets (smoke run)')
     parser.add_argument('--retrain-teacher', action='store_true')
+    parser.add_argument('--budget', type=float, default=240,
+                        help='training seconds per student (same for every method)')
     args = parser.parse_args()
     out = osp.join(ROOT, args.out)
     os.makedirs(out, exist_ok=True)
@@ -121,13 +151,12 @@ def main() -> None:
         batch, pending = pending[:2], pending[2:]
         procs = []
         for name in batch:
-            config, data = METHODS[name]
+            config, data, s_per_iter = METHODS[name]
             work_dir = osp.join(out, name.replace(' ', '_'))
             shutil.rmtree(work_dir, ignore_errors=True)
+            config = budget_config(config, work_dir + '_config.py', args.budget, s_per_iter,
+                                   args.quick)
             cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir]
-            if args.quick:
-                cmd += ['--cfg-options', 'train_cfg.max_iters=10', 'train_cfg.val_interval=10',
-                        'default_hooks.checkpoint.interval=10']
             log = work_dir + '.log'
             procs.append((name, data, work_dir, log, time.time(),
                           run(cmd, log, threads=1 if len(batch) > 1 else 2)))
@@ -136,13 +165,24 @@ def main() -> None:
             rows.append((name, data, final_metrics(work_dir).get('mIoU'), time.time() - t0))
 
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print('\n=== densekd demo: SynthRooms test split (200 images, 96x128), mIoU % ===')
-    print(f'{"method":<12} {"data":<28} {"mIoU":>6} {"train s":>8}')
-    for name, data, miou, seconds in rows:
-        miou_s = f'{miou:6.2f}' if miou is not None else '   n/a'
-        sec_s = f'{seconds:8.0f}' if seconds is not None else '       -'
-        print(f'{name:<12} {data:<28} {miou_s} {sec_s}')
+    print_table(rows, args.budget)
     print(f'wall time {time.time() - t_start:.0f} s, peak memory of one run {peak:.0f} MB')
+
+
+def print_table(rows: list, budget: float) -> None:
+    """The method table; "gap closed" = (row - blind KD) / (KD-ORI - blind KD)."""
+    miou = {name: value for name, _, value, _ in rows}
+    ori, blind = miou.get('KD-ORI'), miou.get('blind KD')
+    print(f'\n=== densekd demo: SynthRooms test split (200 images, 96x128), mIoU %, '
+          f'{budget:.0f} s training per student ===')
+    print(f'{"method":<10} {"data":<26} {"mIoU":>6} {"gap closed":>10} {"train s":>8}')
+    for name, data, value, seconds in rows:
+        value_s = f'{value:6.2f}' if value is not None else '   n/a'
+        gap = ''
+        if None not in (value, ori, blind) and ori != blind and name not in ('teacher', 'KD-ORI'):
+            gap = f'{100 * (value - blind) / (ori - blind):9.0f}%'
+        sec_s = f'{seconds:8.0f}' if seconds is not None else '       -'
+        print(f'{name:<10} {data:<26} {value_s} {gap:>10} {sec_s}')
 
 
 if __name__ == '__main__':

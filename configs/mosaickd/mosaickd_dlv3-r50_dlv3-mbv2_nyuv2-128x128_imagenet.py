@@ -1,0 +1,37 @@
+# Dense MosaicKD on NYUv2 (paper protocol models) with ImageNet-style OOD images. The OOD
+# pool is restricted to the 795 x 4 images the teacher finds least in-domain (highest mean
+# pixel entropy, reference/methods.md §1.5), cached per teacher and data under cache_dir.
+# Weights: MosaicKD README (adv 1, align 1, local 1, balance 10); G/D Adam 1e-3 (0.5, 0.999).
+_base_ = ['../_base_/datasets/nyuv2.py', '../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py',
+          '../_base_/schedules/student_nyuv2.py']
+ood_root = 'data/imagenet/train'  # also looked up under $DENSEKD_DATA
+batch_size = 64
+student_steps = 5
+model = dict(type='MosaicKD',
+             generator=dict(type='PatchGenerator', nz=64, global_nz=16, ngf=64, num_upsamples=4,
+                            img_size=(128, 128)),
+             discriminator=dict(type='PatchDiscriminator', ndf=128, patch_size=22),
+             batch_size=batch_size, student_steps=student_steps,
+             local_weight=1.0, align_weight=1.0, adv_weight=1.0, balance_weight=10.0,
+             kd_loss=dict(type='PixelKDLoss', tau=1.0))
+_ood_pipeline = [dict(type='SmallestMaxSize', max_size=256),
+                 dict(type='RandomCrop', height=128, width=128),
+                 dict(type='HorizontalFlip', p=0.5),
+                 dict(type='Normalize', mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))]
+train_dataloader = dict(
+    batch_size=batch_size * (1 + student_steps),
+    dataset=dict(_delete_=True, type='EntropySubsetDataset', num_keep=795 * 4,
+                 cache_dir='work_dirs/ood_subsets',
+                 teacher=dict(model={{_base_.model.teacher}},
+                              checkpoint={{_base_.teacher_checkpoint}}),
+                 score_pipeline=[dict(type='SmallestMaxSize', max_size=256),
+                                 dict(type='CenterCrop', height=256, width=256),
+                                 dict(type='Normalize', mean=(0.5, 0.5, 0.5),
+                                      std=(0.5, 0.5, 0.5))],
+                 dataset=dict(type='ImageFolderDataset', data_root=ood_root,
+                              pipeline=_ood_pipeline)))
+_step = [dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3, by_epoch=False)]
+_adam = dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))
+optim_wrapper = dict(generator=dict(optimizer=_adam), discriminator=dict(optimizer=_adam))
+param_scheduler = dict(student=_step, generator=_step, discriminator=_step)
+custom_hooks = [dict(type='GeneratorSamplesHook', interval=500, num_samples=8)]

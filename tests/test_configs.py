@@ -1,0 +1,47 @@
+"""Every shipped config parses and names only registered types (no silent drift)."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from densekd.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+                 if '_base_' not in p)
+
+
+def types_in(obj, key='type'):
+    if isinstance(obj, dict):
+        if key in obj and isinstance(obj[key], str):
+            yield obj[key]
+        for value in obj.values():
+            yield from types_in(value, key)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from types_in(value, key)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_config_parses_and_types_are_registered(path):
+    init_default_scope('densekd')
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'densekd'
+    for t in types_in(cfg.model):
+        assert MODELS.get(t) is not None, f'{path}: model type {t} not registered'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert DATASETS.get(cfg[loader].dataset.type) is not None
+    assert METRICS.get(cfg.val_evaluator.type) is not None
+    for hook in list(cfg.default_hooks.values()) + list(cfg.get('custom_hooks', [])):
+        assert HOOKS.get(hook['type']) is not None, hook
+    if 'constructor' in cfg.optim_wrapper:
+        assert OPTIM_WRAPPER_CONSTRUCTORS.get(cfg.optim_wrapper.constructor) is not None
+        names = [k for k in cfg.optim_wrapper if k != 'constructor']
+        assert set(cfg.param_scheduler) == set(names)
+
+
+def test_every_method_has_configs():
+    names = {osp.basename(osp.dirname(p)) for p in CONFIGS}
+    assert {'teacher', 'kd', 'dfad', 'dafl', 'mosaickd'} <= names
