@@ -2,15 +2,14 @@
 
 ``python tools/benchmark.py CONFIG [--iters 20] [--warmup 3] [--threads N] [--cfg-options ...]``
 
-Builds the real Runner (model, optimizers, dataloader) and times ``train_step`` over real
-batches, after ``--warmup`` untimed iterations. Figures vary between runs on shared machines;
+Runs the real Runner for ``--warmup + --iters`` iterations (no validation, no checkpoints)
+and averages the iteration times mmengine's IterTimerHook records, after the warm-up. Figures vary between runs on shared machines;
 compare configs within one invocation (several CONFIGs may be given).
 """
 import argparse
 import os.path as osp
 import resource
 import sys
-import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -25,19 +24,16 @@ from densekd.utils.config import load_config  # noqa: E402
 def benchmark(config: str, iters: int, warmup: int, cfg_options: dict) -> dict:
     cfg = load_config(config, cfg_options, work_dir=osp.join('work_dirs', 'benchmark'))
     cfg.log_level = 'WARNING'
+    cfg.train_cfg.max_iters = warmup + iters
+    cfg.train_cfg.val_interval = 10 ** 9
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint = None
+    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'GeneratorSamplesHook']
     runner = Runner.from_cfg(cfg)
-    runner._train_loop = runner.build_train_loop(runner._train_loop)
-    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
-    runner.model.train()
-    loader = iter(runner.train_dataloader)
-    times = []
-    for i in range(warmup + iters):
-        batch = next(loader)
-        start = time.perf_counter()
-        runner.model.train_step(batch, runner.optim_wrapper)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    seconds = sum(times) / len(times)
+    runner.train()
+    # IterTimerHook records the time of every iteration (data loading included).
+    times = runner.message_hub.get_scalar('train/time').data[0][warmup:]
+    seconds = float(times.mean())
     return dict(config=config, s_per_iter=seconds, iters_per_s=1 / seconds,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 

@@ -24,6 +24,7 @@ from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
+from densekd.visualization import palette as _palette
 
 from .transforms import build_pipeline, default_pipeline_cfg
 
@@ -50,23 +51,16 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
 def voc_colormap(n: int = 256) -> list[tuple[int, int, int]]:
     """PASCAL-VOC bit-interleaved colour map (entry 0 is black).
 
+    The colours of :func:`densekd.visualization.palette.voc_colormap`, as plain-int tuples.
+
     Args:
         n: Number of entries.
 
     Returns:
         ``n`` RGB tuples.
     """
-    cmap = []
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        cmap.append((r, g, b))
-    return cmap
+    # len(range(n)): same count (0 for n <= 0) and same TypeError for a non-integer n as before.
+    return [tuple(rgb) for rgb in _palette.voc_colormap(len(range(n))).tolist()]
 
 
 _VOC = voc_colormap(256)

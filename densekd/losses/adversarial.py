@@ -14,9 +14,10 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from densekd.registry import MODELS
+
+from .utils import WeightedLoss
 
 
 def _check_logits(x: torch.Tensor, name: str) -> None:
@@ -220,14 +221,11 @@ def information_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # Registered modules
 # --------------------------------------------------------------------------------------------
-class _WeightedLoss(nn.Module):
+class _WeightedLoss(WeightedLoss):
+    """:class:`WeightedLoss` whose ``loss_weight`` is converted with ``float`` (no other check)."""
 
     def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = float(loss_weight)
-
-    def extra_repr(self) -> str:
-        return f'loss_weight={self.loss_weight}'
+        super().__init__(float(loss_weight))
 
 
 @MODELS.register_module()
@@ -255,6 +253,8 @@ class ClassBalanceLoss(_WeightedLoss):
         loss_weight: multiplier.
     """
 
+    hparams = ('base',)
+
     def __init__(self, base: float = 2.0, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         if not base > 0 or base == 1:
@@ -263,9 +263,6 @@ class ClassBalanceLoss(_WeightedLoss):
 
     def forward(self, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * class_balance_loss(t_logits, self.base)
-
-    def extra_repr(self) -> str:
-        return f'base={self.base}, loss_weight={self.loss_weight}'
 
 
 @MODELS.register_module()

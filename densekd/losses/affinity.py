@@ -5,12 +5,11 @@ import math
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .pixel_kd import align_spatial, check_loss_weight, check_pair, check_resize
+from .utils import WeightedDenseLoss, align_spatial, check_pair
 
 
 def _check_pool_scale(pool_scale: float) -> None:
@@ -84,7 +83,7 @@ def pairwise_affinity_loss(feat_S: torch.Tensor, feat_T: torch.Tensor, pool_scal
 
 
 @MODELS.register_module()
-class PairwiseAffinityLoss(nn.Module):
+class PairwiseAffinityLoss(WeightedDenseLoss):
     r"""SKD pair-wise loss module: ``loss_weight · mean_{b,i,j} (a^S_{b,ij} − a^T_{b,ij})²``.
 
     See :func:`pairwise_affinity_loss`. ``forward`` accepts ``mask`` for a uniform signature but
@@ -101,15 +100,13 @@ class PairwiseAffinityLoss(nn.Module):
         torch.Size([])
     """
 
+    hparams = ('pool_scale',)
+
     def __init__(self, pool_scale: float = 0.5, loss_weight: float = 1.0,
                  resize: Optional[str] = None) -> None:
-        super().__init__()
         _check_pool_scale(pool_scale)
-        check_loss_weight(loss_weight)
-        check_resize(resize)
+        super().__init__(loss_weight, resize)
         self.pool_scale = pool_scale
-        self.loss_weight = loss_weight
-        self.resize = resize
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -117,10 +114,6 @@ class PairwiseAffinityLoss(nn.Module):
         _reject_mask(mask)
         return self.loss_weight * pairwise_affinity_loss(
             preds_S, preds_T, self.pool_scale, self.resize)
-
-    def extra_repr(self) -> str:
-        return (f'pool_scale={self.pool_scale}, loss_weight={self.loss_weight}, '
-                f'resize={self.resize!r}')
 
 
 __all__ = ['affinity_nodes', 'pairwise_affinity_loss', 'PairwiseAffinityLoss']

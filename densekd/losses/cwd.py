@@ -4,13 +4,11 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .pixel_kd import (align_spatial, check_loss_weight, check_mask, check_pair, check_resize,
-                       check_tau)
+from .utils import WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau
 
 
 def channel_wise_divergence(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0,
@@ -74,7 +72,7 @@ def channel_wise_divergence(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: f
 
 
 @MODELS.register_module()
-class ChannelWiseDivergence(nn.Module):
+class ChannelWiseDivergence(WeightedDenseLoss):
     r"""CWD loss module: ``loss_weight · τ²/(N·C) · Σ_n Σ_c KL(φ(y_T^{n,c}) || φ(y_S^{n,c}))``.
 
     See :func:`channel_wise_divergence` (normalised per channel map, not per pixel).
@@ -90,24 +88,19 @@ class ChannelWiseDivergence(nn.Module):
         torch.Size([])
     """
 
+    hparams = ('tau',)
+
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
                  resize: Optional[str] = None) -> None:
-        super().__init__()
         check_tau(tau)
-        check_loss_weight(loss_weight)
-        check_resize(resize)
+        super().__init__(loss_weight, resize)
         self.tau = tau
-        self.loss_weight = loss_weight
-        self.resize = resize
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the weighted loss (student first, then teacher)."""
         return self.loss_weight * channel_wise_divergence(
             preds_S, preds_T, self.tau, mask, self.resize)
-
-    def extra_repr(self) -> str:
-        return f'tau={self.tau}, loss_weight={self.loss_weight}, resize={self.resize!r}'
 
 
 __all__ = ['channel_wise_divergence', 'ChannelWiseDivergence']

@@ -4,13 +4,11 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .pixel_kd import (align_spatial, check_loss_weight, check_mask, check_pair, check_resize,
-                       check_tau)
+from .utils import WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau
 
 
 def pearson_correlation(a: torch.Tensor, b: torch.Tensor, dim: int = -1,
@@ -85,7 +83,7 @@ def dist_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, beta: float = 1.0,
 
 
 @MODELS.register_module()
-class DISTLoss(nn.Module):
+class DISTLoss(WeightedDenseLoss):
     r"""DIST loss module: ``loss_weight · τ² (β·inter + γ·intra)``; see :func:`dist_loss`.
 
     Args:
@@ -101,29 +99,23 @@ class DISTLoss(nn.Module):
         torch.Size([])
     """
 
+    hparams = ('beta', 'gamma', 'tau')
+
     def __init__(self, beta: float = 1.0, gamma: float = 1.0, tau: float = 1.0,
                  loss_weight: float = 1.0, resize: Optional[str] = None) -> None:
-        super().__init__()
         _check_weight(beta, 'beta')
         _check_weight(gamma, 'gamma')
         check_tau(tau)
-        check_loss_weight(loss_weight)
-        check_resize(resize)
+        super().__init__(loss_weight, resize)
         self.beta = beta
         self.gamma = gamma
         self.tau = tau
-        self.loss_weight = loss_weight
-        self.resize = resize
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the weighted loss (student first, then teacher)."""
         return self.loss_weight * dist_loss(preds_S, preds_T, self.beta, self.gamma, self.tau,
                                             mask, self.resize)
-
-    def extra_repr(self) -> str:
-        return (f'beta={self.beta}, gamma={self.gamma}, tau={self.tau}, '
-                f'loss_weight={self.loss_weight}, resize={self.resize!r}')
 
 
 __all__ = ['dist_loss', 'pearson_correlation', 'DISTLoss']

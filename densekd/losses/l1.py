@@ -4,11 +4,10 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-import torch.nn as nn
 
 from densekd.registry import MODELS
 
-from .pixel_kd import align_spatial, check_loss_weight, check_mask, check_pair, check_resize
+from .utils import WeightedDenseLoss, align_spatial, check_mask, check_pair
 
 
 def l1_logit_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
@@ -45,7 +44,7 @@ def l1_logit_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
 
 
 @MODELS.register_module()
-class L1LogitLoss(nn.Module):
+class L1LogitLoss(WeightedDenseLoss):
     """L1 logit loss module: ``loss_weight · mean |S − T|``; see :func:`l1_logit_loss`.
 
     Args:
@@ -59,19 +58,12 @@ class L1LogitLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 1.0, resize: Optional[str] = None) -> None:
-        super().__init__()
-        check_loss_weight(loss_weight)
-        check_resize(resize)
-        self.loss_weight = loss_weight
-        self.resize = resize
+        super().__init__(loss_weight, resize)
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Compute the weighted loss (student first, then teacher)."""
         return self.loss_weight * l1_logit_loss(preds_S, preds_T, mask, self.resize)
-
-    def extra_repr(self) -> str:
-        return f'loss_weight={self.loss_weight}, resize={self.resize!r}'
 
 
 __all__ = ['l1_logit_loss', 'L1LogitLoss']
