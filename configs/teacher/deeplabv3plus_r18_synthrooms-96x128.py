@@ -5,10 +5,10 @@ model = dict(
     segmentor=dict(type='SmpSegmentor', arch='DeepLabV3Plus', encoder_name='resnet18',
                    classes=13, encoder_weights=None, decoder_atrous_rates=(2, 4, 6)),
     loss='ce')
-max_iters = 800
+max_iters = 600
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1.5e-3, weight_decay=1e-4))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-5, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=400)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=300)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(interval=400))
+default_hooks = dict(checkpoint=dict(interval=300))
