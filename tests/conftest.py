@@ -52,6 +52,14 @@ def tiny_data_body(data_root: str, crop=(64, 64), batch_size=8) -> str:
     """)
 
 
+@pytest.fixture(autouse=True)
+def densekd_default_scope():
+    """Each test starts in scope ``densekd`` (a Runner of another scope may have switched it)."""
+    from mmengine.registry import DefaultScope
+    DefaultScope.get_instance(f'densekd_test_{next(_counter)}', scope_name='densekd')
+    yield
+
+
 @pytest.fixture(scope='session')
 def synthrooms_root(tmp_path_factory):
     """A tiny SynthRooms dataset (64 train / 16 test images, 64x64), generated once."""

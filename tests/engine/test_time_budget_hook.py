@@ -50,7 +50,7 @@ def test_budget_stops_validates_and_saves(tmp_path):
                     train_cfg=dict(by_epoch=False, max_iters=1000, val_interval=1000),
                     optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
                     custom_hooks=[hook], default_hooks=dict(checkpoint=None),
-                    experiment_name='time_budget')
+                    experiment_name='time_budget', default_scope='densekd')
     runner.train()
     stopped = runner.train_loop.iter
     assert 3 <= stopped < 1000 and hook.stopped_at == stopped
