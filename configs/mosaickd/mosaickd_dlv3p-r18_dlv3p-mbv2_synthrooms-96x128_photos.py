@@ -6,7 +6,7 @@ _base_ = ['../_base_/datasets/synthrooms.py', '../_base_/datasets/bundled_photos
           '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/adversarial_cpu.py']
 batch_size = 8
-student_steps = 2
+student_steps = 5
 model = dict(type='MosaicKD',
              generator=dict(type='PatchGenerator', nz=32, global_nz=16, ngf=32, num_upsamples=3,
                             img_size=(96, 128)),
