@@ -82,7 +82,8 @@ def make_grid(root: str | os.PathLike, out_png: str | os.PathLike, split: str = 
     grid = np.concatenate(rows, 0)
     grid = np.concatenate([grid, legend(grid.shape[1])], 0)
     Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out_png), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(out_png), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return grid
 
 
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
           f'({stats["images_per_second"]:.1f} img/s, {args.workers} worker(s))')
     print('class        pixels   images')
     for c in NYUV2_CLASSES:
-        print(f'{c:10s} {100 * stats["pixel_share"][c]:6.1f} % {100 * stats["image_share"][c]:6.1f} %')
+        pix, img = 100 * stats['pixel_share'][c], 100 * stats['image_share'][c]
+        print(f'{c:10s} {pix:6.1f} % {img:6.1f} %')
     print(f'void       {100 * stats["void_share"]:6.2f} %')
     if args.grid:
         make_grid(args.out, args.grid, args.grid_split, args.grid_num)

@@ -46,7 +46,7 @@ __all__ = ['SYNTHROOMS_VERSION', 'generate_synthrooms', 'render_synthroom', 'loa
            'ensure_synthrooms', 'synthrooms_root', 'SynthRoomsDataset']
 
 #: Bump whenever rendering changes: cached datasets with another version are regenerated.
-SYNTHROOMS_VERSION = 1
+SYNTHROOMS_VERSION = 2
 MANIFEST_NAME = 'synthrooms.json'
 _PARTIAL_NAME = '.synthrooms_partial.json'
 _LOCK_NAME = '.synthrooms.lock'
@@ -454,7 +454,7 @@ def _build_sofa(sc: _Scene, W: float | None = None, label: int = SOFA
 
 def _build_chair(sc: _Scene, col: np.ndarray | None = None) -> tuple[_Parts, float, float, float]:
     p = _Parts()
-    kind = sc.rng.choice(['plain', 'plain', 'office', 'stool', 'arm'], p=[0.35, 0.2, 0.25, 0.1, 0.1])
+    kind = sc.rng.choice(['plain', 'office', 'stool', 'arm'], p=[0.55, 0.25, 0.1, 0.1])
     if kind == 'arm':
         return _build_sofa(sc, W=sc.u(0.75, 1.0), label=CHAIR)
     sw, sd = sc.u(0.4, 0.52), sc.u(0.4, 0.5)
@@ -493,7 +493,8 @@ def _build_chair(sc: _Scene, col: np.ndarray | None = None) -> tuple[_Parts, flo
         p.box(-sw / 2, sw / 2, sh, bh, 0, sc.u(0.02, 0.04), CHAIR, m, col)
     else:
         for sx in (-1, 1):
-            p.box(sx * (sw / 2 - 0.01) - sx * lw, sx * (sw / 2 - 0.01), sh, bh, 0, lw, CHAIR, m, col)
+            p.box(sx * (sw / 2 - 0.01) - sx * lw, sx * (sw / 2 - 0.01), sh, bh, 0, lw, CHAIR, m,
+                  col)
         p.box(-sw / 2, sw / 2, bh - sc.u(0.06, 0.14), bh, 0, 0.025, CHAIR, m, col)
         if sc.p(0.5):
             p.box(-sw / 2, sw / 2, sh + 0.12, sh + 0.17, 0, 0.02, CHAIR, m, col)
@@ -846,7 +847,7 @@ def _place_on_wall(sc: _Scene, w: int, parts: _Parts, width: float, depth: float
         if sc.free(box) and sc.wall_free(w, ss - width / 2, ss + width / 2, 0, height):
             sc.foot.append(sc.aabb(origin, yaw, -width / 2, width / 2, 0.0, depth))
             sc.wallocc[w].append((ss - width / 2, ss + width / 2, 0.0, height))
-            oid = sc.add(parts, origin, yaw, ao=ao, anchor=anchor)
+            sc.add(parts, origin, yaw, ao=ao, anchor=anchor)
             if getattr(parts, 'lamp_on', False):
                 sc.lights.append(dict(pos=origin + np.array([0, parts.lamp_h, 0.15]), lamp=True))
             return origin, yaw, ss
@@ -1193,7 +1194,7 @@ def _build_scene(rng: np.random.Generator, height: int, width: int) -> _Scene:
         parts, w2, d2 = _clutter(sc, 'floor')
         if sc.p(0.6):
             w = walls[int(rng.integers(3))]
-            _place_on_wall(sc, w, parts_shift(parts, d2), w2, d2, 0.5, ao=0.5)
+            _place_on_wall(sc, w, _parts_shift(parts, d2), w2, d2, 0.5, ao=0.5)
         else:
             _place_free(sc, parts, w2, d2, (sc.u(0.3, sc.Wr - 0.3), sc.u(0.3, sc.Dr - 0.3)),
                         sc.u(0, 6.28))
@@ -1204,7 +1205,7 @@ def _build_scene(rng: np.random.Generator, height: int, width: int) -> _Scene:
     return sc
 
 
-def parts_shift(parts: _Parts, d: float) -> _Parts:
+def _parts_shift(parts: _Parts, d: float) -> _Parts:
     """Shift a centred clutter object so that its back touches z = 0 (for wall placement)."""
     q = _Parts()
     for kind, c, h, lab, m, col, sub in parts.items:
@@ -1634,7 +1635,8 @@ def _shade_material(sc: _Scene, m: dict, col: np.ndarray, uvm: np.ndarray, uvn: 
     elif kind in ('planks', 'carpet', 'plain'):
         a = _floor_like(sc, m, kind, col, u, v)
     elif kind == 'cabinet':
-        base = col * (0.85 + 0.3 * _bilerp(nz, u * 0.7 * m.get('scale', 1.0) + fs, v * 25)[:, None]) \
+        grain = _bilerp(nz, u * 0.7 * m.get('scale', 1.0) + fs, v * 25)
+        base = col * (0.85 + 0.3 * grain[:, None]) \
             if m.get('base') == 'wood' else \
             col * (0.95 + 0.1 * _bilerp(nz, u * 4, v * 4 + fs))[:, None]
         front = face == 5
@@ -1732,7 +1734,8 @@ def _shade_material(sc: _Scene, m: dict, col: np.ndarray, uvm: np.ndarray, uvn: 
             a = _sample_img(m['img'], un, vn) * 0.8
         else:
             a = np.where((np.sin(un * 20) > 0.3)[:, None], m['col2'], col)
-        bd = (np.minimum(un, 1 - un) < m['border'] * 0.3) | (np.minimum(vn, 1 - vn) < m['border'] * 0.3)
+        bw = m['border'] * 0.3
+        bd = (np.minimum(un, 1 - un) < bw) | (np.minimum(vn, 1 - vn) < bw)
         a = np.where(bd[:, None], m['col2'], a)
         a = a * (0.9 + 0.2 * _bilerp(nz, u * 30, v * 30))[:, None]
     else:
@@ -1755,11 +1758,11 @@ def _wall_like(sc: _Scene, m: dict, kind: str, col: np.ndarray, u: np.ndarray, v
         a = a * (0.85 + 0.3 * _bilerp(nz, u * 0.6, v * 20))[:, None]
         a = np.where((fu < 0.03)[:, None], a * 0.6, a)
     elif kind == 'tiles':
-        s = m['size']
+        s = max(m['size'], 0.15)  # smaller tiles alias into a maze pattern at 96x128
         fu, fv = u / s - np.floor(u / s), v / s - np.floor(v / s)
-        grout = (np.minimum(fu, 1 - fu) < 0.04) | (np.minimum(fv, 1 - fv) < 0.04)
+        grout = (np.minimum(fu, 1 - fu) < 0.025) | (np.minimum(fv, 1 - fv) < 0.025)
         tiled = v < 1.3 if m.get('half') else np.ones_like(v, bool)
-        a = np.where((grout & tiled)[:, None], 0.5 * (m['grout'] + a), a)
+        a = np.where((grout & tiled)[:, None], 0.35 * m['grout'] + 0.65 * a, a)
     elif kind == 'panels':  # suspended ceiling grid
         s = m['size']
         fu, fv = u / s - np.floor(u / s), v / s - np.floor(v / s)
