@@ -140,7 +140,7 @@ class _NormalisedImageGenerator(nn.Module):
         self.register_buffer('std', std_t, persistent=False)
 
     def forward_unit(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: subclasses draw the images
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Generate images in the teacher's normalised input space.
