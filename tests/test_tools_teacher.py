@@ -1,12 +1,10 @@
 """End to end through tools/train.py and tools/test.py: a tiny SynthRooms teacher."""
 import glob
 import os.path as osp
-import textwrap
 
-import numpy as np
 import pytest
 import torch
-from conftest import TINY_SEGMENTOR, TINY_SYNTHROOMS, last_metrics, load_tool, tiny_data_body, write_config
+from conftest import TINY_SEGMENTOR, TINY_SYNTHROOMS, last_metrics, load_tool
 
 from densekd.datasets import SynthRoomsDataset
 from densekd.evaluation.iou_metric import confusion_matrix, confusion_to_metrics

@@ -63,9 +63,9 @@ def budget_config(config: str, out_path: str, budget: float, s_per_iter: float,
 
 def run(cmd: list[str], log_path: str, threads: int) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    log = open(log_path, 'w')
     print('$', ' '.join(cmd), f'> {log_path}', flush=True)
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, 'w') as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait(proc: subprocess.Popen, log_path: str) -> None:

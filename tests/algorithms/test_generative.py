@@ -1,5 +1,4 @@
 """Update order and step counts of the generator-based algorithms (DFAD, DAFL, MosaicKD)."""
-import copy
 
 import pytest
 import torch

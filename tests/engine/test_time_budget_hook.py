@@ -1,5 +1,4 @@
 """TimeBudgetHook: stops an mmengine Runner by wall-clock time and still validates/saves."""
-import glob
 import os.path as osp
 import time
 
