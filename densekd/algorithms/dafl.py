@@ -54,6 +54,6 @@ class DAFL(BaseGenerativeDistiller):
 
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
         log_vars = self.generator_step(optim_wrapper)
-        for _ in range(self.student_steps):
+        for _ in range(self.student_steps_now()):
             log_vars.update(self.student_step(optim_wrapper))
         return log_vars

@@ -43,7 +43,7 @@ class DFAD(BaseGenerativeDistiller):
 
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
         log_vars = {}
-        for _ in range(self.student_steps):  # student first, as the reference
+        for _ in range(self.student_steps_now()):  # student first, as the reference
             log_vars.update(self.student_step(optim_wrapper))
         log_vars.update(self.generator_step(optim_wrapper))
         return log_vars

@@ -5,6 +5,7 @@ import contextlib
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import MessageHub
 from torch import nn
 
 from densekd.registry import MODELS
@@ -40,16 +41,20 @@ class BaseGenerativeDistiller(BaseDistiller):
         student_steps: student updates per iteration (each on fresh latent codes).
         kd_loss: the student's distillation loss config.
         image_size: generated image size (H, W); ``None`` keeps the generator's own size.
+        generator_warmup_iters: first iterations in which only the generator (and, where
+            there is one, the discriminator) is updated; the student waits for images worth
+            learning from. 0 (the references) starts the student at once.
         **kwargs: :class:`BaseDistiller` arguments (``teacher``, ``student``, ``data_norm``).
     """
 
     def __init__(self, generator: dict, batch_size: int = 16, student_steps: int = 5,
                  kd_loss: Optional[dict] = None, image_size: Optional[Sequence[int]] = None,
-                 **kwargs):
+                 generator_warmup_iters: int = 0, **kwargs):
         super().__init__(**kwargs)
-        if batch_size < 1 or student_steps < 0:
-            raise ValueError(f'model.batch_size={batch_size} must be >= 1 and '
-                             f'model.student_steps={student_steps} >= 0')
+        if batch_size < 1 or student_steps < 0 or generator_warmup_iters < 0:
+            raise ValueError(f'model.batch_size={batch_size} must be >= 1, '
+                             f'model.student_steps={student_steps} >= 0 and '
+                             f'model.generator_warmup_iters={generator_warmup_iters} >= 0')
         generator = dict(generator)
         generator.setdefault('mean', self.data_norm['mean'])
         generator.setdefault('std', self.data_norm['std'])
@@ -57,8 +62,20 @@ class BaseGenerativeDistiller(BaseDistiller):
         self.kd_loss = MODELS.build(kd_loss or dict(type='PixelKDLoss', tau=1.0))
         self.batch_size = batch_size
         self.student_steps = student_steps
+        self.generator_warmup_iters = generator_warmup_iters
         self.image_size: Optional[Tuple[int, int]] = (tuple(image_size) if image_size is not None
                                                       else None)
+
+    def student_steps_now(self) -> int:
+        """Student updates in the current iteration: none while the generator warms up.
+
+        The iteration is the runner's (``MessageHub`` ``'iter'``, set by mmengine's
+        ``RuntimeInfoHook``), so a resumed run keeps its place; outside a runner it counts as 0.
+        """
+        if self.generator_warmup_iters == 0:
+            return self.student_steps
+        it = MessageHub.get_current_instance().get_info('iter', 0)
+        return 0 if it < self.generator_warmup_iters else self.student_steps
 
     def sample_images(self, batch_size: Optional[int] = None) -> torch.Tensor:
         """Generated images (with graph) for fresh latent codes."""

@@ -85,7 +85,7 @@ class MosaicKD(BaseGenerativeDistiller):
             fake = self.sample_images()
         log_vars = self.discriminator_step(optim_wrapper, fake, chunks[0])
         log_vars.update(self.generator_step(optim_wrapper, fake))
-        for step in range(self.student_steps):
+        for step in range(self.student_steps_now()):
             ood: Optional[torch.Tensor] = chunks[1 + step] if self.ood_in_student else None
             log_vars.update(self.student_step(optim_wrapper, ood))
         return log_vars

@@ -102,6 +102,18 @@ def _pair(size: SizeLike, name: str) -> Tuple[int, int]:
     return h, w
 
 
+def position_grid(like: torch.Tensor) -> torch.Tensor:
+    """B×2×h×w normalised positions (y, x) of the cell centres, in (-1, 1), for ``like``.
+
+    ``like`` is B×C×h×w; a 1-cell axis sits at 0, so nothing depends on the grid size alone.
+    """
+    b, _, h, w = like.shape
+    ys = (torch.arange(h, device=like.device, dtype=like.dtype) + 0.5) * (2 / h) - 1
+    xs = (torch.arange(w, device=like.device, dtype=like.dtype) + 0.5) * (2 / w) - 1
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing='ij'))
+    return grid.unsqueeze(0).expand(b, -1, -1, -1)
+
+
 def dcgan_init_(module: nn.Module) -> None:
     """DCGAN initialisation (Radford et al. 2016; DFAD ``network/gan.py``).
 
@@ -260,6 +272,12 @@ class PatchGenerator(_NormalisedImageGenerator):
     Both parts live in the one tensor ``z``, so ``forward(z)`` stays a plain convolution stack
     and callers only ever use :meth:`sample_latent`.
 
+    ``coords=True`` appends two channels holding each cell's normalised position (y, x in
+    (-1, 1) across the grid) to the latent grid. Without them the convolutions are translation
+    equivariant and the generator cannot learn where things go in a scene (ceiling at the top,
+    floor at the bottom), which a segmentation teacher reads from position as much as from
+    texture. Positions are relative, so the same weights still draw any size.
+
     Nearest up-sampling + 3×3 convolution (the default) avoids the checkerboard artefacts of
     transposed convolutions (Odena et al., Distill 2016); ``upsample='deconv'`` gives the
     DCGAN-style ConvTranspose4×4 s2 blocks instead.
@@ -276,6 +294,7 @@ class PatchGenerator(_NormalisedImageGenerator):
         mean: per-channel mean of the teacher's input normalisation ([0, 1] units).
         std: per-channel std of the teacher's input normalisation.
         slope: LeakyReLU negative slope.
+        coords: append the cells' normalised (y, x) positions to the latent grid.
     """
 
     _UPSAMPLE_MODES = ('nearest', 'bilinear', 'deconv')
@@ -284,7 +303,7 @@ class PatchGenerator(_NormalisedImageGenerator):
                  global_nz: int = 16, img_size: SizeLike = (128, 128),
                  upsample: str = 'nearest', out_channels: int = 3,
                  mean: StatsLike = IMAGENET_MEAN, std: StatsLike = IMAGENET_STD,
-                 slope: float = 0.2) -> None:
+                 slope: float = 0.2, coords: bool = False) -> None:
         super().__init__(out_channels, mean, std)
         if nz <= 0 or ngf <= 0:
             raise ValueError(f'nz and ngf must be positive, got nz={nz}, ngf={ngf}')
@@ -298,10 +317,12 @@ class PatchGenerator(_NormalisedImageGenerator):
         self.num_upsamples = num_upsamples
         self.scale = 2 ** num_upsamples
         self.upsample = upsample
+        self.coords = bool(coords)
         self.img_size = self._check_size(img_size, 'img_size')
 
         chans = [ngf * 2 ** min(num_upsamples - i, 3) for i in range(num_upsamples + 1)]
-        layers = [nn.Conv2d(nz + global_nz, chans[0], 3, padding=1, bias=False),
+        in_channels = nz + global_nz + (2 if self.coords else 0)
+        layers = [nn.Conv2d(in_channels, chans[0], 3, padding=1, bias=False),
                   nn.BatchNorm2d(chans[0]), nn.LeakyReLU(slope, inplace=True)]
         for cin, cout in zip(chans[:-1], chans[1:]):
             if upsample == 'deconv':
@@ -365,4 +386,6 @@ class PatchGenerator(_NormalisedImageGenerator):
         if z.dim() != 4 or z.shape[1] != self.latent_channels:
             raise ValueError(f'expected a latent grid B×{self.latent_channels}×gh×gw '
                              f'(use sample_latent), got shape {tuple(z.shape)}')
+        if self.coords:
+            z = torch.cat([z, position_grid(z)], dim=1)
         return self.main(z)

@@ -109,3 +109,26 @@ def test_non_finite_loss_stops_with_the_loss_name(teacher_ckpt):
         next(model.student.parameters()).fill_(float('nan'))
     with pytest.raises(FloatingPointError, match=r'student\.loss_kd.*iteration'):
         model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
+
+
+@pytest.mark.parametrize('cls, warm_order, full_order', [
+    (MosaicKD, ['discriminator', 'generator'], ['discriminator', 'generator', 'student', 'student']),
+    (DFAD, ['generator'], ['student', 'student', 'generator']),
+])
+def test_generator_warmup_skips_student_steps(teacher_ckpt, cls, warm_order, full_order):
+    extra = (dict(discriminator=dict(type='PatchDiscriminator', ndf=8, patch_size=10))
+             if cls is MosaicKD else {})
+    model, optim, order = build(cls, teacher_ckpt, student_steps=2, generator_warmup_iters=2,
+                                **extra)
+    model.train()
+    hub = MessageHub.get_current_instance()
+    for it, expected in [(0, warm_order), (1, warm_order), (2, full_order), (7, full_order)]:
+        hub.update_info('iter', it)
+        order.clear()
+        model.train_step(dict(inputs=torch.randn(2 * 3, 3, *SIZE)), optim)
+        assert order == expected, f'iteration {it}'
+
+
+def test_generator_warmup_validated(teacher_ckpt):
+    with pytest.raises(ValueError, match='generator_warmup_iters'):
+        build(DFAD, teacher_ckpt, generator_warmup_iters=-1)

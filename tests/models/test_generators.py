@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from densekd.models.generators import (DCGANGenerator, PatchGenerator, to_input_space,
-                                       to_unit_range)
+from densekd.models.generators import (DCGANGenerator, PatchGenerator, position_grid,
+                                       to_input_space, to_unit_range)
 from densekd.registry import MODELS
 
 MEAN = (0.485, 0.456, 0.406)
@@ -134,3 +134,29 @@ class TestPatchGenerator:
                               mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), img_size=8))
         assert torch.equal(g.mean, torch.full((3,), 0.5))
         assert 'mean' not in g.state_dict() and 'std' not in g.state_dict()
+
+
+class TestPositionChannels:
+
+    def test_position_grid_values(self):
+        grid = position_grid(torch.zeros(2, 5, 2, 4))
+        assert grid.shape == (2, 2, 2, 4)
+        assert torch.allclose(grid[0, 0, :, 0], torch.tensor([-0.5, 0.5]))
+        assert torch.allclose(grid[1, 1, 0], torch.tensor([-0.75, -0.25, 0.25, 0.75]))
+        assert position_grid(torch.zeros(1, 1, 1, 1)).abs().max() == 0
+
+    def test_coords_make_the_output_depend_on_position(self):
+        torch.manual_seed(0)
+        g = PatchGenerator(nz=4, ngf=4, num_upsamples=2, global_nz=0, img_size=32,
+                           coords=True).eval()
+        plain = PatchGenerator(nz=4, ngf=4, num_upsamples=2, global_nz=0, img_size=32).eval()
+        assert g.main[0].in_channels == plain.main[0].in_channels + 2
+        z = torch.zeros(1, 4, 8, 8)  # the same latent everywhere
+        with torch.no_grad():
+            x, x_plain = g(z), plain(z)
+            # Away from the zero-padded border a stationary generator is constant ...
+            assert torch.allclose(x_plain[..., 8:24, 8:24], x_plain[..., 8:9, 8:9].expand(
+                -1, -1, 16, 16), atol=1e-6)
+            # ... and with positions it is not.
+            assert (x[..., 8:24, 8:24] - x[..., 8:9, 8:9]).abs().max() > 1e-4
+            assert g(g.sample_latent(1, image_size=(48, 64))).shape == (1, 3, 48, 64)
