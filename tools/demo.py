@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from mmengine.config import DictAction
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEACHER_CONFIG = 'configs/teacher/deeplabv3plus_r18_synthrooms-96x128.py'
 TEACHER_CKPT = 'work_dirs/teachers/deeplabv3plus_r18_synthrooms-96x128.pth'
@@ -40,10 +42,15 @@ METHODS = {
 
 
 def budget_config(config: str, out_path: str, budget: float, s_per_iter: float,
-                  quick: bool) -> str:
-    """Write ``config`` with a schedule sized to ``budget`` seconds and a TimeBudgetHook."""
+                  quick: bool, cfg_options: dict | None = None) -> str:
+    """Write ``config`` with a schedule sized to ``budget`` seconds and a TimeBudgetHook.
+
+    ``cfg_options`` (``--cfg-options``) are merged first, so they cannot undo the budget.
+    """
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     iters = 4 if quick else max(10, int(budget / s_per_iter))
     cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
     cfg.default_hooks.checkpoint.interval = iters
@@ -136,6 +143,16 @@ def main() -> None:
     parser.add_argument('--retrain-teacher', action='store_true')
     parser.add_argument('--budget', type=float, default=120,
                         help='training seconds per student (same for every method)')
+    parser.add_argument('--s-per-iter', type=float, default=None,
+                        help='seconds per iteration that size the LR schedules (default: the '
+                             'measured figure of each method)')
+    parser.add_argument('--tag', default='',
+                        help='suffix of the methods\' work dirs, to keep variants apart')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='overrides merged into every method config run, e.g. '
+                             'model.student_steps=2')
+    parser.add_argument('--skip-teacher-test', action='store_true',
+                        help='leave the teacher row out (faster variant runs)')
     args = parser.parse_args()
     out = osp.join(ROOT, args.out)
     os.makedirs(out, exist_ok=True)
@@ -146,15 +163,15 @@ def main() -> None:
         train_teacher(out, scale)
     else:
         print(f'reusing the teacher {TEACHER_CKPT} (--retrain-teacher to train it again)')
-    teacher = test_teacher(out)
+    teacher = {} if args.skip_teacher_test else test_teacher(out)
 
     rows = [('teacher', 'SynthRooms train (labels)', teacher.get('mIoU'), None)]
     for name in args.only:
         config, data, s_per_iter = METHODS[name]
-        work_dir = osp.join(out, name.replace(' ', '_'))
+        work_dir = osp.join(out, name.replace(' ', '_') + args.tag)
         shutil.rmtree(work_dir, ignore_errors=True)
-        config = budget_config(config, work_dir + '_config.py', args.budget, s_per_iter,
-                               args.quick)
+        config = budget_config(config, work_dir + '_config.py', args.budget,
+                               args.s_per_iter or s_per_iter, args.quick, args.cfg_options)
         log = work_dir + '.log'
         t0 = time.time()
         wait(run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir], log,

@@ -14,12 +14,14 @@ Every term averages over pixels / patch outputs, so the weights do not depend on
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Dict, Optional
 
 import torch
 
 from densekd.losses.adversarial import (class_balance_loss, kl_adversarial_loss, patch_gan_loss,
                                         teacher_entropy_loss)
+from densekd.losses.bn_statistics import BNStatisticsPrior
 from densekd.registry import MODELS
 
 from .base import select_wrapper
@@ -40,17 +42,22 @@ class MosaicKD(BaseGenerativeDistiller):
         adv_weight: weight of L_adv.
         balance_weight: weight of L_balance.
         ood_in_student: distil on OOD images too (reference: yes).
+        bn_weight: weight of an extra generator term ``L_bn`` matching the teacher's
+            BatchNorm running statistics on the mosaics (DeepInversion; the ``bn`` term of
+            MosaicKD's own data-free baseline). Not part of MosaicKD: 0 (the reference) turns
+            it off; see the SynthRooms config for why the CPU demo uses it.
         **kwargs: :class:`BaseGenerativeDistiller` arguments (``generator``, ``batch_size``,
             ``student_steps`` = 5, ``kd_loss``, ``image_size``) and the distiller's.
     """
 
     def __init__(self, discriminator: dict, local_weight: float = 1.0, align_weight: float = 1.0,
                  adv_weight: float = 1.0, balance_weight: float = 10.0,
-                 ood_in_student: bool = True, **kwargs):
+                 ood_in_student: bool = True, bn_weight: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.discriminator = MODELS.build(discriminator)
         self.weights = dict(local=local_weight, align=align_weight, adv=adv_weight,
-                            balance=balance_weight)
+                            balance=balance_weight, bn=bn_weight)
+        self.bn_prior = BNStatisticsPrior(self.teacher) if bn_weight else None
         self.ood_in_student = ood_in_student
 
     def discriminator_step(self, optim_wrapper, fake: torch.Tensor, real: torch.Tensor
@@ -64,13 +71,16 @@ class MosaicKD(BaseGenerativeDistiller):
     def generator_step(self, optim_wrapper, fake: torch.Tensor) -> Dict[str, torch.Tensor]:
         with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator), \
                 frozen(self.discriminator, self.student):
-            t_logits = self.teacher(fake)  # frozen, but the gradient must reach G
+            with self.bn_prior or contextlib.nullcontext():
+                t_logits = self.teacher(fake)  # frozen, but the gradient must reach G
             s_logits = self.student(fake)
             losses = dict(
                 loss_local=self.weights['local'] * patch_gan_loss(self.discriminator(fake), True),
                 loss_align=self.weights['align'] * teacher_entropy_loss(t_logits),
                 loss_adv=self.weights['adv'] * kl_adversarial_loss(s_logits, t_logits),
                 loss_balance=self.weights['balance'] * class_balance_loss(t_logits))
+            if self.bn_prior is not None:
+                losses['loss_bn'] = self.weights['bn'] * self.bn_prior.loss()
         return self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
 
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:

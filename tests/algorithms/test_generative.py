@@ -132,3 +132,17 @@ def test_generator_warmup_skips_student_steps(teacher_ckpt, cls, warm_order, ful
 def test_generator_warmup_validated(teacher_ckpt):
     with pytest.raises(ValueError, match='generator_warmup_iters'):
         build(DFAD, teacher_ckpt, generator_warmup_iters=-1)
+
+
+def test_mosaickd_bn_prior_term_is_optional(teacher_ckpt):
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    plain, optim, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1)
+    assert plain.bn_prior is None
+    assert 'gen.loss_bn' not in plain.train_step(dict(inputs=torch.randn(4, 3, *SIZE)), optim)
+    model, optim, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1,
+                            bn_weight=0.5)
+    model.train()
+    before = teacher_state(model)
+    log = model.train_step(dict(inputs=torch.randn(4, 3, *SIZE)), optim)
+    assert log['gen.loss_bn'] > 0
+    assert_teacher_untouched(model, before)  # running statistics are read, never updated
