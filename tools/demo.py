@@ -43,27 +43,35 @@ METHODS = {
 
 def budget_config(config: str, out_path: str, budget: float, s_per_iter: float,
                   quick: bool, cfg_options: dict | None = None) -> str:
-    """Write ``config`` with a schedule sized to ``budget`` seconds and a TimeBudgetHook.
+    """Write ``config`` for a run of ``budget`` training seconds.
 
+    ``TimeBudgetHook`` stops the run after ``budget`` seconds and anneals every learning rate
+    on a cosine in time that ends with the budget (the config's own schedulers are dropped,
+    their ``eta_min`` kept), so a method's schedule ends with its budget whatever its speed on
+    this machine. ``s_per_iter`` only spaces the generator-sample grids (about four per run).
     ``cfg_options`` (``--cfg-options``) are merged first, so they cannot undo the budget.
     """
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    iters = 4 if quick else max(10, int(budget / s_per_iter))
-    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
-    cfg.default_hooks.checkpoint.interval = iters
-    schedulers = cfg.param_scheduler
-    for group in (schedulers.values() if isinstance(schedulers, dict) else [schedulers]):
-        for scheduler in group:
-            if 'T_max' in scheduler:
-                scheduler.T_max = iters
+    expected = 4 if quick else max(10, int(budget / s_per_iter))
+    # The budget ends a run; the iteration cap only guards it (and sizes --quick smoke runs).
+    cap = expected if quick else 100 * expected
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = cap
+    cfg.default_hooks.checkpoint.interval = cap
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict) and 'type' in schedulers:
+        schedulers = [schedulers]
+    groups = schedulers.values() if isinstance(schedulers, dict) else [schedulers]
+    eta_min = min((sch.get('eta_min', 0.0) for group in groups for sch in group), default=0.0)
+    cfg.param_scheduler = None
     hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'TimeBudgetHook']
     for hook in hooks:
         if 'interval' in hook:
-            hook['interval'] = max(1, iters // 4)
-    cfg.custom_hooks = hooks + [dict(type='TimeBudgetHook', seconds=budget)]
+            hook['interval'] = max(1, expected // 4)
+    cfg.custom_hooks = hooks + [dict(type='TimeBudgetHook', seconds=budget,
+                                     anneal_eta_min=eta_min)]
     cfg.dump(out_path)
     return out_path
 

@@ -47,6 +47,9 @@ class BaseGenerativeDistiller(BaseDistiller):
         **kwargs: :class:`BaseDistiller` arguments (``teacher``, ``student``, ``data_norm``).
     """
 
+    #: Whether the regime has OOD images to give a source-assembling generator.
+    uses_ood_images = False
+
     def __init__(self, generator: dict, batch_size: int = 16, student_steps: int = 5,
                  kd_loss: Optional[dict] = None, image_size: Optional[Sequence[int]] = None,
                  generator_warmup_iters: int = 0, **kwargs):
@@ -59,6 +62,10 @@ class BaseGenerativeDistiller(BaseDistiller):
         generator.setdefault('mean', self.data_norm['mean'])
         generator.setdefault('std', self.data_norm['std'])
         self.generator = MODELS.build(generator)
+        if self.generator_needs_sources and not self.uses_ood_images:
+            raise ValueError(f'model.generator.type={generator["type"]!r} assembles OOD '
+                             f'images, but {type(self).__name__} is data-free; use '
+                             f'DCGANGenerator or PatchGenerator')
         self.kd_loss = MODELS.build(kd_loss or dict(type='PixelKDLoss', tau=1.0))
         self.batch_size = batch_size
         self.student_steps = student_steps
@@ -77,16 +84,36 @@ class BaseGenerativeDistiller(BaseDistiller):
         it = MessageHub.get_current_instance().get_info('iter', 0)
         return 0 if it < self.generator_warmup_iters else self.student_steps
 
-    def sample_images(self, batch_size: Optional[int] = None) -> torch.Tensor:
-        """Generated images (with graph) for fresh latent codes."""
-        z = self.generator.sample_latent(batch_size or self.batch_size, image_size=self.image_size)
-        return self.generator(z)
+    @property
+    def generator_needs_sources(self) -> bool:
+        """Whether the generator assembles real images (``OODMosaicGenerator``)."""
+        return bool(getattr(self.generator, 'needs_sources', False))
 
-    def student_step(self, optim_wrapper, extra_inputs: Optional[torch.Tensor] = None
-                     ) -> Dict[str, torch.Tensor]:
-        """One student update on fresh generated images (plus ``extra_inputs``, e.g. OOD)."""
+    def sample_images(self, batch_size: Optional[int] = None,
+                      ood: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Generated images (with graph) for fresh latent codes.
+
+        Args:
+            batch_size: number of images (``self.batch_size`` when None).
+            ood: OOD images the generator picks its sources from, for generators that
+                assemble real crops (ignored by the others).
+        """
+        z = self.generator.sample_latent(batch_size or self.batch_size, image_size=self.image_size)
+        if not self.generator_needs_sources:
+            return self.generator(z)
+        if ood is None:
+            raise ValueError(f'{type(self.generator).__name__} assembles OOD images, but '
+                             f'{type(self).__name__} gave it none')
+        return self.generator(z, self.generator.pick_sources(ood, z.shape[0]))
+
+    def student_step(self, optim_wrapper, extra_inputs: Optional[torch.Tensor] = None,
+                     sources: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """One student update on fresh generated images (plus ``extra_inputs``, e.g. OOD).
+
+        ``sources`` are the OOD images a source-assembling generator draws from.
+        """
         with torch.no_grad():
-            inputs = self.sample_images()
+            inputs = self.sample_images(ood=sources)
             if extra_inputs is not None:
                 inputs = torch.cat([inputs, extra_inputs], dim=0)
             t_logits = self.teacher(inputs)

@@ -50,6 +50,8 @@ class MosaicKD(BaseGenerativeDistiller):
             ``student_steps`` = 5, ``kd_loss``, ``image_size``) and the distiller's.
     """
 
+    uses_ood_images = True
+
     def __init__(self, discriminator: dict, local_weight: float = 1.0, align_weight: float = 1.0,
                  adv_weight: float = 1.0, balance_weight: float = 10.0,
                  ood_in_student: bool = True, bn_weight: float = 0.0, **kwargs):
@@ -92,10 +94,11 @@ class MosaicKD(BaseGenerativeDistiller):
                 f'{1 + self.student_steps} chunks; train_dataloader.batch_size='
                 f'{data["inputs"].shape[0]} is too small')
         with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator):
-            fake = self.sample_images()
+            fake = self.sample_images(ood=chunks[0])
         log_vars = self.discriminator_step(optim_wrapper, fake, chunks[0])
         log_vars.update(self.generator_step(optim_wrapper, fake))
         for step in range(self.student_steps_now()):
             ood: Optional[torch.Tensor] = chunks[1 + step] if self.ood_in_student else None
-            log_vars.update(self.student_step(optim_wrapper, ood))
+            sources = ood if ood is not None else chunks[0]
+            log_vars.update(self.student_step(optim_wrapper, ood, sources=sources))
         return log_vars

@@ -74,7 +74,9 @@ class GeneratorSamplesHook(Hook):
 
     The model (unwrapped from DDP wrappers) must expose ``generator`` (with ``sample_latent``
     and ``to_unit_range`` or ``mean``/``std``), ``teacher`` and ``student`` (returning logits
-    at input size) and ``data_norm`` (``dict(mean, std)``, for the real images). Everything
+    at input size) and ``data_norm`` (``dict(mean, std)``, for the real images). A generator
+    that assembles real crops (``needs_sources``, e.g. ``OODMosaicGenerator``) composes, every
+    time, the same crops, picked once from the first training batch. Everything
     runs under ``no_grad``; teacher and student run in ``eval()``. The generator runs in train
     mode by default (``generator_batch_stats=True``): its batch-norm layers normalise with the
     statistics of the fixed-noise batch, exactly as the images the teacher sees in training
@@ -125,6 +127,7 @@ class GeneratorSamplesHook(Hook):
         self.class_names = class_names
         self.generator_batch_stats = bool(generator_batch_stats)
         self._fixed_z: Optional[torch.Tensor] = None
+        self._fixed_src: Optional[torch.Tensor] = None
         self._last_real: Optional[torch.Tensor] = None
         self._last_saved_iter: Optional[int] = None
 
@@ -242,10 +245,26 @@ class GeneratorSamplesHook(Hook):
             return
         self._last_saved_iter = iteration
 
+    def _fixed_sources(self, generator: torch.nn.Module,
+                       real: Optional[torch.Tensor]) -> torch.Tensor:
+        """Crops a source-assembling generator composes, drawn once from the first real batch."""
+        if self._fixed_src is None:
+            if real is None:
+                raise RuntimeError('GeneratorSamplesHook: the generator assembles OOD images but '
+                                   'the loop gives no data batch to take them from')
+            rng = torch.Generator().manual_seed(self.seed)
+            self._fixed_src = generator.pick_sources(real.detach().cpu().clone(),
+                                                     self.num_samples, generator=rng)
+        return self._fixed_src
+
     def _draw(self, generator, teacher, student, data_norm: Optional[dict],
               real: Optional[torch.Tensor]) -> np.ndarray:
         device = next(generator.parameters()).device
-        fake = generator(self._fixed_latent(generator).to(device))
+        z = self._fixed_latent(generator).to(device)
+        if getattr(generator, 'needs_sources', False):
+            fake = generator(z, self._fixed_sources(generator, real).to(device))
+        else:
+            fake = generator(z)
         t_logits = self._predict(teacher, fake)
         s_logits = self._predict(student, fake)
         palette, names = self._colours(t_logits.shape[1])

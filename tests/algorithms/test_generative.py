@@ -23,9 +23,9 @@ def teacher_ckpt(tmp_path_factory):
 
 def build(cls, teacher_ckpt, **kwargs):
     MessageHub.get_instance('test_generative').update_info('iter', 0)
+    kwargs.setdefault('generator', dict(type='PatchGenerator', nz=8, global_nz=4, ngf=8,
+                                        num_upsamples=2, img_size=SIZE))
     model = cls(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
-                generator=dict(type='PatchGenerator', nz=8, global_nz=4, ngf=8, num_upsamples=2,
-                               img_size=SIZE),
                 batch_size=2, **kwargs)
     names = ['student', 'generator'] + (['discriminator'] if cls is MosaicKD else [])
     optim = SubmoduleOptimConstructor(
@@ -146,3 +146,25 @@ def test_mosaickd_bn_prior_term_is_optional(teacher_ckpt):
     log = model.train_step(dict(inputs=torch.randn(4, 3, *SIZE)), optim)
     assert log['gen.loss_bn'] > 0
     assert_teacher_untouched(model, before)  # running statistics are read, never updated
+
+
+OOD_MOSAIC = dict(type='OODMosaicGenerator', num_sources=3, nz=2, global_nz=2, width=8,
+                  grid_stride=8, img_size=SIZE)
+
+
+def test_mosaickd_with_ood_mosaic_generator(teacher_ckpt):
+    model, optim, order = build(MosaicKD, teacher_ckpt, student_steps=2, generator=OOD_MOSAIC,
+                                discriminator=dict(type='PatchDiscriminator', ndf=8, patch_size=10))
+    model.train()
+    before = [p.clone() for p in model.generator.parameters()]
+    log = model.train_step(dict(inputs=torch.randn(2 * 3, 3, *SIZE)), optim)
+    assert torch.isfinite(log['gen.loss']) and torch.isfinite(log['student.loss_kd'])
+    assert order == ['discriminator', 'generator', 'student', 'student']
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.generator.parameters()))
+
+
+@pytest.mark.parametrize('cls', [DFAD, DAFL])
+def test_data_free_methods_reject_a_source_assembling_generator(teacher_ckpt, cls):
+    with pytest.raises(ValueError, match='data-free'):
+        cls(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
+            generator=OOD_MOSAIC)

@@ -173,3 +173,29 @@ def test_model_without_generator(tmp_path):
                              timestamp='t')
     with pytest.raises(AttributeError, match='generator'):
         GeneratorSamplesHook(interval=1).after_train_iter(runner, 0)
+
+
+def test_source_assembling_generator_draws_from_fixed_real_crops(tmp_path):
+    from densekd.models.mosaic_generator import OODMosaicGenerator
+
+    runner = _runner(tmp_path, max_iters=4)
+    runner.model.generator = OODMosaicGenerator(num_sources=2, nz=2, global_nz=2, width=4,
+                                                grid_stride=8, img_size=16, **DATA_NORM)
+    hook = GeneratorSamplesHook(interval=2, num_samples=3, palette=PALETTE)
+    _run(hook, runner, 2)
+    first = hook._fixed_src.clone()
+    _run(hook, runner, 4, batch=dict(inputs=torch.randn(3, 3, 16, 16)))
+    assert torch.equal(hook._fixed_src, first)  # the crops of the first batch, kept
+    assert first.shape == (3, 2, 3, 16, 16)
+    assert len(list((tmp_path / '20250101_000000' / 'mosaics').iterdir())) == 2
+
+
+def test_source_assembling_generator_without_real_batch_is_an_error(tmp_path):
+    from densekd.models.mosaic_generator import OODMosaicGenerator
+
+    runner = _runner(tmp_path, max_iters=1)
+    runner.model.generator = OODMosaicGenerator(num_sources=2, nz=2, global_nz=2, width=4,
+                                                grid_stride=8, img_size=16, **DATA_NORM)
+    hook = GeneratorSamplesHook(interval=1, num_samples=2, palette=PALETTE)
+    with pytest.raises(RuntimeError, match='no data batch'):
+        hook.after_train_iter(runner, 0, data_batch=None)

@@ -2,6 +2,7 @@
 import os.path as osp
 import time
 
+import pytest
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
@@ -55,3 +56,38 @@ def test_budget_stops_validates_and_saves(tmp_path):
     assert 3 <= stopped < 1000 and hook.stopped_at == stopped
     assert osp.isfile(osp.join(str(tmp_path), f'iter_{stopped}.pth'))
     assert runner.message_hub.get_scalar('val/calls') is not None
+
+
+def _runner(tmp_path, hook, **kwargs):
+    loader = dict(dataset=Items(), sampler=dict(type='InfiniteSampler'), batch_size=1,
+                  collate_fn=dict(type='default_collate'))
+    return Runner(model=SlowModel(), work_dir=str(tmp_path), train_dataloader=loader,
+                  train_cfg=dict(by_epoch=False, max_iters=1000, val_interval=1000),
+                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                  custom_hooks=[hook], default_hooks=dict(checkpoint=None),
+                  experiment_name=f'time_budget_{time.time_ns()}', default_scope='densekd',
+                  **kwargs)
+
+
+def test_cosine_in_time_ends_with_the_budget(tmp_path):
+    hook = TimeBudgetHook(seconds=0.4, anneal_eta_min=0.001)
+    runner = _runner(tmp_path, hook)
+    lrs = []
+    model_forward = runner.model.forward
+
+    def spy(*args, **kwargs):
+        lrs.append(runner.optim_wrapper.optimizer.param_groups[0]['lr'])
+        return model_forward(*args, **kwargs)
+    runner.model.forward = spy
+    runner.train()
+    assert lrs[0] == 0.1
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # monotone cosine
+    # The last iteration starts within one iteration (~0.05 s of 0.4 s) of the end.
+    assert 0.001 <= lrs[-1] < 0.001 + 0.1 * 0.1
+
+
+def test_anneal_refuses_config_schedulers(tmp_path):
+    hook = TimeBudgetHook(seconds=0.2, anneal_eta_min=0.0)
+    runner = _runner(tmp_path, hook, param_scheduler=dict(type='ConstantLR', factor=1.0))
+    with pytest.raises(ValueError, match='param_scheduler'):
+        runner.train()
