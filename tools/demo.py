@@ -35,7 +35,7 @@ METHODS = {
     'blind KD': ('configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
                  'bundled photos', 0.6),
     'DFAD': ('configs/dfad/dfad_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', 'none (data-free)',
-             2.0),
+             4.4),
     'MosaicKD': ('configs/mosaickd/mosaickd_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
                  'bundled photos + mosaics', 4.3),
     'MosaicKD-crops': (
