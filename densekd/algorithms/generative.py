@@ -35,8 +35,9 @@ class BaseGenerativeDistiller(BaseDistiller):
     """A distiller with a generator whose images live in the teacher's input space.
 
     Args:
-        generator: generator config (``DCGANGenerator`` or ``PatchGenerator``); its ``mean``
-            and ``std`` default to ``data_norm`` so every player sees one normalisation.
+        generator: generator config (``DCGANGenerator``, ``PatchGenerator``, or for regimes
+            with OOD images ``OODMosaicGenerator``); its ``mean`` and ``std`` default to
+            ``data_norm`` so every player sees one normalisation.
         batch_size: number of generated images per step.
         student_steps: student updates per iteration (each on fresh latent codes).
         kd_loss: the student's distillation loss config.
