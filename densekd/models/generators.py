@@ -102,6 +102,37 @@ def _pair(size: SizeLike, name: str) -> Tuple[int, int]:
     return h, w
 
 
+def check_divisible_size(size: SizeLike, divisor: int, what: str) -> Tuple[int, int]:
+    """``size`` as ``(h, w)``, both positive and divisible by ``divisor``.
+
+    Args:
+        size: an int or ``(h, w)``.
+        divisor: what both sides must be a multiple of.
+        what: how the error names the argument and the divisor, e.g.
+            ``'PatchGenerator img_size ... 2^num_upsamples = 8'`` is built from it.
+    """
+    h, w = _pair(size, what)
+    if h <= 0 or w <= 0 or h % divisor or w % divisor:
+        raise ValueError(f'{what} must be positive and divisible by {divisor}, got {(h, w)}')
+    return h, w
+
+
+def latent_grid(batch_size: int, local_channels: int, shared_channels: int,
+                grid: Tuple[int, int], device, generator: Optional[torch.Generator] = None
+                ) -> torch.Tensor:
+    """B×(local + shared)×gh×gw N(0, 1) latent grid.
+
+    The first ``local_channels`` are drawn independently per cell; the last
+    ``shared_channels`` once per image and repeated over the grid.
+    """
+    b, (gh, gw) = int(batch_size), grid
+    local = torch.randn(b, local_channels, gh, gw, device=device, generator=generator)
+    if shared_channels == 0:
+        return local
+    shared = torch.randn(b, shared_channels, 1, 1, device=device, generator=generator)
+    return torch.cat([local, shared.expand(-1, -1, gh, gw)], dim=1)
+
+
 def position_grid(like: torch.Tensor) -> torch.Tensor:
     """B×2×h×w normalised positions (y, x) of the cell centres, in (-1, 1), for ``like``.
 
@@ -342,11 +373,7 @@ class PatchGenerator(_NormalisedImageGenerator):
         return self.nz + self.global_nz
 
     def _check_size(self, size: SizeLike, name: str) -> Tuple[int, int]:
-        h, w = _pair(size, name)
-        if h <= 0 or w <= 0 or h % self.scale or w % self.scale:
-            raise ValueError(f'PatchGenerator {name} must be positive and divisible by '
-                             f'2^num_upsamples = {self.scale}, got {(h, w)}')
-        return h, w
+        return check_divisible_size(size, self.scale, f'PatchGenerator {name} (2^num_upsamples)')
 
     def grid_size(self, image_size: Optional[SizeLike] = None) -> Tuple[int, int]:
         """Latent grid ``(H/2^k, W/2^k)`` for an output size (default: ``img_size``)."""
@@ -371,15 +398,10 @@ class PatchGenerator(_NormalisedImageGenerator):
         Returns:
             B×(nz + global_nz)×gh×gw latent grid.
         """
-        gh, gw = self.grid_size(image_size)
         if device is None:
             device = self.main[0].weight.device
-        b = int(batch_size)
-        local = torch.randn(b, self.nz, gh, gw, device=device, generator=generator)
-        if self.global_nz == 0:
-            return local
-        shared = torch.randn(b, self.global_nz, 1, 1, device=device, generator=generator)
-        return torch.cat([local, shared.expand(-1, -1, gh, gw)], dim=1)
+        return latent_grid(batch_size, self.nz, self.global_nz, self.grid_size(image_size),
+                           device, generator)
 
     def forward_unit(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] from a latent grid B×(nz+global_nz)×gh×gw."""

@@ -25,7 +25,8 @@ from torch import nn
 from densekd.registry import MODELS
 
 from .generators import (IMAGENET_MEAN, IMAGENET_STD, SizeLike, StatsLike,
-                         _NormalisedImageGenerator, _pair, dcgan_init_, position_grid)
+                         _NormalisedImageGenerator, check_divisible_size, dcgan_init_,
+                         latent_grid, position_grid)
 
 
 @MODELS.register_module()
@@ -117,11 +118,8 @@ class OODMosaicGenerator(_NormalisedImageGenerator):
         return self.num_sources + self.nz + self.global_nz
 
     def _check_size(self, size: SizeLike, name: str) -> Tuple[int, int]:
-        h, w = _pair(size, name)
-        if h <= 0 or w <= 0 or h % self.grid_stride or w % self.grid_stride:
-            raise ValueError(f'OODMosaicGenerator {name} must be positive and divisible by '
-                             f'grid_stride={self.grid_stride}, got {(h, w)}')
-        return h, w
+        return check_divisible_size(size, self.grid_stride,
+                                    f'OODMosaicGenerator {name} (grid_stride)')
 
     def sample_latent(self, batch_size: int, device: Optional[Union[str, torch.device]] = None,
                       generator: Optional[torch.Generator] = None,
@@ -136,14 +134,11 @@ class OODMosaicGenerator(_NormalisedImageGenerator):
         """
         h, w = self.img_size if image_size is None else self._check_size(image_size,
                                                                            'image_size')
-        gh, gw = h // self.grid_stride, w // self.grid_stride
         if device is None:
             device = self.head[0].weight.device
-        b = int(batch_size)
-        local = torch.randn(b, self.num_sources + self.nz, gh, gw, device=device,
-                            generator=generator)
-        shared = torch.randn(b, self.global_nz, 1, 1, device=device, generator=generator)
-        return torch.cat([local, shared.expand(-1, -1, gh, gw)], dim=1)
+        grid = (h // self.grid_stride, w // self.grid_stride)
+        return latent_grid(batch_size, self.num_sources + self.nz, self.global_nz, grid,
+                           device, generator)
 
     def pick_sources(self, pool: torch.Tensor, batch_size: int,
                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
