@@ -7,7 +7,11 @@ Load it without densekd::
 
     import segmentation_models_pytorch as smp, torch
     model = smp.DeepLabV3Plus(encoder_name='mobilenet_v2', encoder_weights=None, classes=13)
-    model.load_state_dict(torch.load('OUT.pth'))
+    model.load_state_dict(torch.load('OUT.pth'))  # weights_only=True (torch's default)
+
+Prefer ``OUT.safetensors`` when sharing the weights: it holds tensors only and cannot run
+code (``safetensors.torch.load_file``). ``CKPT`` itself is read weights-only
+(:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
 """
 import argparse
 import json
@@ -46,12 +50,19 @@ def main(argv=None):
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='output path; .pth and .safetensors are written')
     parser.add_argument('--prefix', default='student.', help='network to export (student.)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow a checkpoint that is a full pickle (can run arbitrary '
+                        'code: only for files you trust); default: weights-only loading')
     args = parser.parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    import densekd  # noqa: F401  (loads mmengine checkpoints on torch >= 2.6)
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
+    from densekd.utils.checkpoint import load_checkpoint, trusted_checkpoints
+    with trusted_checkpoints(args.trust_checkpoint):
+        checkpoint = load_checkpoint(args.checkpoint, map_location='cpu')
+    if not isinstance(checkpoint, dict):
+        raise SystemExit(f'checkpoint {args.checkpoint} holds a {type(checkpoint).__name__}, '
+                         f'expected a densekd checkpoint or a state dict')
     state = extract_student(checkpoint, args.prefix)
     stem = osp.splitext(args.out)[0]
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)

@@ -7,6 +7,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone, too
 
 import densekd  # noqa: E402,F401  (mmengine compat fixes)
+from densekd.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from densekd.utils.config import apply_amp, load_config  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -24,6 +25,10 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow teacher/student/resume checkpoints that are full pickles '
+                        '(can run arbitrary code: only for files you trust); default: '
+                        'weights-only loading, .safetensors preferred')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -42,8 +47,9 @@ def main(argv=None):
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with trusted_checkpoints(args.trust_checkpoint):
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

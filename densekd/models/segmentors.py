@@ -1,7 +1,6 @@
 """Segmentor builders over segmentation-models-pytorch, weight loading, padded inference."""
 from __future__ import annotations
 
-import os.path as osp
 from typing import Optional
 
 import segmentation_models_pytorch as smp
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from densekd.registry import MODELS
+from densekd.utils.checkpoint import load_checkpoint
 
 # The smp architectures densekd builds by name; any smp encoder (incl. ``tu-<timm name>``) works.
 ARCHITECTURES = ('DeepLabV3', 'DeepLabV3Plus', 'Unet', 'FPN', 'PSPNet', 'Linknet', 'PAN', 'UPerNet',
@@ -49,17 +49,12 @@ def build_segmentor(arch: str = 'DeepLabV3Plus', encoder_name: str = 'resnet18',
     return model
 
 
-def _read_state_dict(path: str) -> dict:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path)
-    try:
-        # Foreign weights: refuse to execute arbitrary pickles when a plain state dict will do.
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:  # densekd's own mmengine checkpoints hold message-hub objects
-        obj = torch.load(path, map_location='cpu', weights_only=False)
+def segmentor_state(obj, path: str) -> dict:
+    """The segmentor state dict inside what :func:`load_checkpoint` read from ``path``.
+
+    Unwraps mmengine training checkpoints (``state_dict``) and DFAD/MosaicKD-style ones
+    (``model_state``); a plain state dict is returned as is.
+    """
     if isinstance(obj, dict) and 'state_dict' in obj:
         obj = obj['state_dict']
     if isinstance(obj, dict) and 'model_state' in obj:  # DFAD/MosaicKD-style checkpoints
@@ -67,6 +62,11 @@ def _read_state_dict(path: str) -> dict:
     if not isinstance(obj, dict):
         raise ValueError(f'checkpoint {path} holds a {type(obj).__name__}, expected a state dict')
     return obj
+
+
+def _read_state_dict(path: str) -> dict:
+    # Weights-only: a file holding other objects is refused (densekd.utils.checkpoint).
+    return segmentor_state(load_checkpoint(path, map_location='cpu'), path)
 
 
 def _strip_prefix(state: dict, model_keys: set, prefix: Optional[str]) -> dict:
@@ -85,6 +85,10 @@ def _strip_prefix(state: dict, model_keys: set, prefix: Optional[str]) -> dict:
 def load_weights(model: nn.Module, path: str, prefix: Optional[str] = None) -> nn.Module:
     """Load segmentor weights from a plain state dict, safetensors or a densekd checkpoint.
 
+    The file is read by :func:`densekd.utils.checkpoint.load_checkpoint`: weights only, so a
+    pickle holding arbitrary objects is refused (``--trust-checkpoint`` overrides).
+    ``.safetensors`` is the preferred format for shared weights.
+
     Args:
         model: the smp model to fill.
         path: ``.pth``/``.pt`` (plain state dict or mmengine checkpoint with ``state_dict``)
@@ -96,18 +100,39 @@ def load_weights(model: nn.Module, path: str, prefix: Optional[str] = None) -> n
         The model, loaded in place.
 
     Raises:
+        FileNotFoundError: ``path`` does not exist.
+        densekd.utils.checkpoint.CheckpointError: the file is unreadable or not weights-only.
         ValueError: the file's class count, architecture or keys do not match the model; the
             message names the file and the first mismatching keys.
     """
-    state = _strip_prefix(_read_state_dict(path), set(model.state_dict()), prefix)
+    return load_state(model, _read_state_dict(path), path, prefix)
+
+
+def load_state(model: nn.Module, state: dict, path: str, prefix: Optional[str] = None
+               ) -> nn.Module:
+    """Load an already read segmentor ``state`` into ``model``, checking every key.
+
+    Args:
+        model: the smp model to fill.
+        state: a state dict (see :func:`segmentor_state`); densekd prefixes are stripped.
+        path: the file ``state`` came from, for error messages.
+        prefix: as for :func:`load_weights`.
+
+    Returns:
+        The model, loaded in place.
+
+    Raises:
+        ValueError: as for :func:`load_weights`.
+    """
+    state = _strip_prefix(state, set(model.state_dict()), prefix)
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
         raise ValueError(
             f'checkpoint {path} does not match the model architecture '
-            f'{getattr(model, "densekd_cfg", type(model).__name__)}: {len(missing)} missing keys '
-            f'(e.g. {missing[:3]}), {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})')
+            f'{getattr(model, "densekd_cfg", type(model).__name__)}: {len(missing)} missing keys'
+            f'{_listed(missing)}, {len(unexpected)} unexpected keys{_listed(unexpected)}')
     head = [k for k in own if k.startswith('segmentation_head.0.weight')]
     if head and state[head[0]].shape[0] != own[head[0]].shape[0]:
         raise ValueError(f'checkpoint {path} has {state[head[0]].shape[0]} classes but the model '
@@ -119,6 +144,13 @@ def load_weights(model: nn.Module, path: str, prefix: Optional[str] = None) -> n
                          f'model, e.g. {bad[:3]} (key, file, model)')
     model.load_state_dict(state)
     return model
+
+
+def _listed(keys: list, limit: int = 8) -> str:
+    if not keys:
+        return ''
+    more = f' and {len(keys) - limit} more' if len(keys) > limit else ''
+    return f' ({", ".join(keys[:limit])}{more})'
 
 
 def output_divisor(model: nn.Module) -> int:
