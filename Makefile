@@ -1,11 +1,12 @@
-# Two commands: `make demo` (the main job) and `make test` (the test suite).
+# Two commands: `make demo` (the main job) and `make test` (the test suite); `make bench` runs
+# the full method table (tools/benchmark.py, 3 seeds).
 # Both create .venv on first use and re-install only when setup.py changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo bench test install clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +23,10 @@ test: $(STAMP)
 	OMP_NUM_THREADS=2 $(PY) -m pytest -q tests
 
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	$(PY) tools/benchmark.py configs/benchmarks/demo.py
+
+bench: $(STAMP)
+	$(PY) tools/benchmark.py configs/benchmarks/synthrooms_cpu.py
 
 clean:
 	rm -rf $(VENV) work_dirs

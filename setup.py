@@ -22,6 +22,7 @@ setup(
         'scikit-image',
         'scikit-learn',
         'safetensors',
+        'matplotlib',  # benchmark figures
         'setuptools',  # mmengine 0.10.7 imports distutils (gone in Python 3.12)
     ],
     extras_require={'tests': ['pytest'], 'tensorboard': ['tensorboard']},

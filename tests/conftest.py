@@ -100,3 +100,8 @@ def last_metrics(work_dir: str) -> dict:
             rows += [json.loads(line) for line in f if 'mIoU' in line]
     assert rows, f'no validation metrics logged in {work_dir}'
     return rows[-1]
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'e2e: runs the real tools end to end (slow); '
+                            'deselect with -m "not e2e"')

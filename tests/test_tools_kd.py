@@ -24,8 +24,6 @@ def kd_body(teacher_weights: str, iters: int = 100) -> str:
                      student=dict(_delete_=True, **{TINY_SEGMENTOR!r}))
         optim_wrapper = dict(student=dict(optimizer=dict(lr=3e-3)))
         train_cfg = dict(max_iters={iters}, val_interval={iters})
-        param_scheduler = dict(student=[dict(type='CosineAnnealingLR', T_max={iters},
-                                             by_epoch=False)])
         default_hooks = dict(checkpoint=dict(interval={iters}), logger=dict(interval=20))
     """)
 

@@ -1,59 +1,82 @@
-"""Measure training speed of a config: seconds per iteration, iterations/s, peak memory.
+"""Benchmark distillation methods: ``python tools/benchmark.py SUITE`` or ``--speed CONFIG...``.
 
-``python tools/benchmark.py CONFIG [--iters 20] [--warmup 3] [--threads N] [--cfg-options ...]``
+A suite (``configs/benchmarks/*.py``) names a teacher, method configs and a budget. Every run of
+it trains the teacher once (cached per config and code version), then each method with each
+seed under the same budget, side by side where cores allow, and writes under ``--work-dir``
+(default ``work_dirs/benchmarks/<suite>``): ``results.json``, ``results.md``, ``miou.png``,
+``curves.png`` and ``samples.png``. Finished runs are cached; ``--rerun`` runs them again.
 
-Runs the real Runner for ``--warmup + --iters`` iterations (no validation, no checkpoints)
-and averages the iteration times mmengine's IterTimerHook records, after the warm-up. Figures vary between runs on shared machines;
-compare configs within one invocation (several CONFIGs may be given).
+Examples::
+
+    python tools/benchmark.py configs/benchmarks/demo.py                 # make demo
+    python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py       # make bench
+    python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --budget 120 --seeds 2
+    python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --steps 400
+    python tools/benchmark.py --speed configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py
 """
 import argparse
 import os.path as osp
-import resource
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import densekd  # noqa: E402,F401
-from densekd.utils.config import load_config  # noqa: E402
+from densekd.benchmark.harness import format_command, run_suite  # noqa: E402
+from densekd.benchmark.suite import ROOT, load_suite  # noqa: E402
 
 
-def benchmark(config: str, iters: int, warmup: int, cfg_options: dict) -> dict:
-    cfg = load_config(config, cfg_options, work_dir=osp.join('work_dirs', 'benchmark'))
-    cfg.log_level = 'WARNING'
-    cfg.train_cfg.max_iters = warmup + iters
-    cfg.train_cfg.val_interval = 10 ** 9
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint = None
-    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] != 'GeneratorSamplesHook']
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    # IterTimerHook records the time of every iteration (data loading included).
-    times = runner.message_hub.get_scalar('train/time').data[0][warmup:]
-    seconds = float(times.mean())
-    return dict(config=config, s_per_iter=seconds, iters_per_s=1 / seconds,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Benchmark distillation methods (a suite), or measure their speed.',
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('::')[1])
+    parser.add_argument('suite', nargs='?', help='suite config, e.g. configs/benchmarks/demo.py')
+    parser.add_argument('--work-dir', help='default: work_dirs/benchmarks/<suite name>')
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument('--budget', type=float, help='training seconds per run (equal '
+                        'wall-clock: what a user gets in N seconds)')
+    budget.add_argument('--steps', type=int, help='iterations per run (reproducible across '
+                        'machines)')
+    parser.add_argument('--seeds', type=int, help='runs per row (default: the suite\'s)')
+    parser.add_argument('--only', nargs='+', metavar='METHOD', help='run these methods only')
+    parser.add_argument('--rerun', action='store_true', help='ignore cached finished runs')
+    parser.add_argument('--parallel', type=int, help='runs side by side (default: cores / '
+                        'threads)')
+    parser.add_argument('--threads', type=int, help='threads per run (default: the suite\'s)')
+    parser.add_argument('--cache-dir', help='where trained teachers are cached (default: '
+                        'work_dirs/benchmarks/teachers)')
+    parser.add_argument('--speed', nargs='+', metavar='CONFIG',
+                        help='per-iteration speed breakdown of these configs instead of a suite')
+    parser.add_argument('--iters', type=int, default=10, help='--speed: measured iterations')
+    parser.add_argument('--teacher', help='--speed: teacher checkpoint (default: random '
+                        'weights of the config\'s teacher; speed does not depend on them)')
+    args = parser.parse_args(argv)
+    if not args.speed and not args.suite:
+        parser.error('give a SUITE, or --speed CONFIG...')
+    return args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+')
-    parser.add_argument('--iters', type=int, default=20)
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rows = [benchmark(c, args.iters, args.warmup, args.cfg_options) for c in args.configs]
-    print(f'threads={torch.get_num_threads()}')
-    for row in rows:
-        print(f"{row['s_per_iter']:7.3f} s/iter {row['iters_per_s']:6.2f} it/s "
-              f"peak RSS {row['peak_rss_mb']:6.0f} MB  {row['config']}")
-    return rows
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.speed:
+        from densekd.benchmark.speed import print_speed, speed_report
+        rows = [speed_report(c, iters=args.iters, threads=args.threads or 2,
+                             teacher=args.teacher) for c in args.speed]
+        print_speed(rows)
+        return rows
+    suite = load_suite(args.suite)
+    out = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', suite.name)
+    results = run_suite(suite, osp.abspath(out), budget_s=args.budget, steps=args.steps,
+                        seeds=args.seeds, rerun=args.rerun, parallel=args.parallel,
+                        threads=args.threads, only=args.only, cache_dir=args.cache_dir,
+                        command=format_command(argv))
+    with open(osp.join(out, results['files']['md'])) as f:
+        print('\n' + f.read())
+    print(f'results in {out}/ ({", ".join(results["files"].values())}); '
+          f'wall time {results["wall_s"]:.0f} s')
+    failed = [r['method'] for r in results['rows'] if r['status'] != 'done']
+    if failed:
+        print(f'failed rows: {failed} (see errors in results.json)')
+    return results
 
 
 if __name__ == '__main__':

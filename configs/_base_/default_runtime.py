@@ -12,6 +12,8 @@ default_hooks = dict(
                     save_best='mIoU', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook', draw=False),
+    # run_summary.json: progress, steps per player, losses, evaluations (read by the tools)
+    run_summary=dict(type='RunSummaryHook'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

@@ -19,7 +19,4 @@ model = dict(type='MosaicKD',
              bn_weight=0.01, kd_loss=dict(type='PixelKDLoss', tau=2.0))
 train_dataloader = dict(batch_size=batch_size * (1 + student_steps),
                         dataset={{_base_.ood_dataset}})
-_cosine = [dict(type='CosineAnnealingLR', T_max={{_base_.max_iters}}, eta_min=1e-5,
-                by_epoch=False)]
 optim_wrapper = dict(discriminator=dict(optimizer=dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))))
-param_scheduler = dict(discriminator=_cosine)

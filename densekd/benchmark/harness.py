@@ -1,0 +1,183 @@
+"""Run a benchmark suite: cached teacher, every method × seed, then the results files.
+
+Outputs under the work dir: ``results.json`` (every field of every row), ``results.md`` (the
+table), ``miou.png`` (bars with error bars), ``curves.png`` (mIoU against steps and seconds),
+``samples.png`` (image | ground truth | teacher | each student), and one folder per run.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import platform
+import shlex
+import sys
+import time
+from typing import List, Optional
+
+import torch
+from mmengine.config import Config
+
+from densekd.engine.run_summary_hook import write_json_atomic
+
+from . import plots
+from .jobs import Job, run_jobs
+from .suite import ROOT, Suite, code_version, config_key, slug
+from .table import add_gap_closed, describe_data, final_metrics, markdown, method_row
+
+#: A step cap large enough that a time budget, not the cap, ends a run.
+TIME_BUDGET_CAP = 10 ** 7
+
+
+def teacher_job(suite: Suite, cache_dir: str, code: str) -> Job:
+    """The teacher's training run, cached per teacher config and code version.
+
+    After training, its segmentor is exported to ``teacher.pth`` (a plain state dict), the
+    file every method's ``model.teacher.checkpoint`` points at.
+    """
+    key = config_key(suite.teacher.config, {}, code)
+    stem = osp.splitext(osp.basename(suite.teacher.config))[0]
+    work_dir = osp.join(cache_dir, f'{stem}-{key}')
+    job = Job(name='teacher', seed=0, config=suite.teacher.config, work_dir=work_dir, options={},
+              key=key, after=[export_teacher])
+    job.weights = osp.join(work_dir, 'teacher.pth')
+    return job
+
+
+def export_teacher(job: Job) -> List[str]:
+    """The export command of a finished teacher run (``tools/export_student.py``)."""
+    return [sys.executable, 'tools/export_student.py',
+            osp.join(job.work_dir, _last_checkpoint(job.work_dir)), job.weights,
+            '--prefix', 'segmentor.']
+
+
+def method_jobs(suite: Suite, out: str, teacher: Job, code: str, budget_s: Optional[float],
+                steps: Optional[int], seeds: int, only: Optional[List[str]] = None) -> List[Job]:
+    """One job per method and seed, with the suite's budget as command-line overrides."""
+    jobs = []
+    for seed in range(seeds):
+        for method in suite.methods:
+            if only and method.name not in only:
+                continue
+            options = {'model.teacher.checkpoint': teacher.weights, 'randomness.seed': seed,
+                       'train_cfg.num_evals': suite.num_evals}
+            if budget_s is not None:
+                options.update({'train_cfg.budget_s': budget_s,
+                                'train_cfg.max_iters': steps or TIME_BUDGET_CAP})
+            else:
+                options.update({'train_cfg.budget_s': None, 'train_cfg.max_iters': steps})
+            key = config_key(method.config, dict(options, **{'teacher.key': teacher.key}), code)
+            jobs.append(Job(name=method.name, seed=seed, config=method.config,
+                            work_dir=osp.join(out, 'runs', slug(method.name), f'seed{seed}'),
+                            options=options, key=key, budget_s=budget_s))
+    return jobs
+
+
+def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
+              steps: Optional[int] = None, seeds: Optional[int] = None, rerun: bool = False,
+              parallel: Optional[int] = None, threads: Optional[int] = None,
+              only: Optional[List[str]] = None, cache_dir: Optional[str] = None,
+              command: str = '') -> dict:
+    """Run ``suite`` and write its results files under ``out``.
+
+    Args:
+        suite: the loaded suite.
+        out: the work dir of the benchmark.
+        budget_s: training seconds per run (overrides the suite's).
+        steps: iterations per run (overrides the suite's; with ``budget_s`` it caps the run).
+        seeds: seeds per row (overrides the suite's).
+        rerun: run again even where a finished run with the same key exists.
+        parallel: runs side by side (default: the CPU count divided by ``threads``).
+        threads: threads per run.
+        only: method names to run (others are left out of the table).
+        cache_dir: where trained teachers are cached (default ``work_dirs/benchmarks/teachers``).
+        command: the command line, recorded in the results.
+
+    Returns:
+        The results (also written to ``results.json``).
+    """
+    t_start = time.time()
+    if budget_s is None and steps is None:
+        budget_s, steps = suite.budget_s, suite.steps
+    seeds = seeds or suite.seeds
+    threads = threads or suite.threads
+    parallel = parallel or suite.parallel or max(1, (os.cpu_count() or 1) // threads)
+    os.makedirs(out, exist_ok=True)
+    code = code_version()
+    cache_dir = cache_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', 'teachers')
+    teacher = teacher_job(suite, cache_dir, code)
+    # The teacher runs alone, with every core.
+    run_jobs([teacher], parallel=1, threads=max(threads, os.cpu_count() or 1))
+    if teacher.status != 'done':
+        raise RuntimeError(f'the teacher failed to train; {teacher.error}')
+    jobs = method_jobs(suite, out, teacher, code, budget_s, steps, seeds, only)
+    run_jobs(jobs, parallel=parallel, threads=threads, rerun=rerun)
+
+    t_summary = teacher.summary()
+    t_metrics = final_metrics(t_summary)
+    teacher_cfg = Config.fromfile(osp.join(ROOT, suite.teacher.config))
+    results = dict(
+        suite=suite.name, description=suite.description, command=command,
+        code_version=code, created=time.strftime('%Y-%m-%d %H:%M'),
+        machine=f'{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, '
+                f'{parallel} runs side by side x {threads} thread(s)',
+        budget=dict(seconds=budget_s, steps=steps), seeds=seeds, lower=suite.lower,
+        upper=suite.upper,
+        teacher=dict(method=suite.teacher.name, config=suite.teacher.config,
+                     checkpoint=teacher.weights, key=teacher.key,
+                     data=suite.teacher.data or describe_data(teacher_cfg) + ' + labels',
+                     miou=t_metrics.get('mIoU'),
+                     per_class_iou={k[4:]: v for k, v in t_metrics.items()
+                                    if k.startswith('IoU.')},
+                     steps=t_summary.get('iter'), train_s=t_summary.get('train_seconds'),
+                     peak_rss_mb=teacher.peak_rss_mb),
+        rows=[])
+    for method in suite.methods:
+        mine = [j for j in jobs if j.name == method.name]
+        if not mine:
+            continue
+        cfg = Config.fromfile(osp.join(ROOT, method.config))
+        results['rows'].append(method_row(
+            method.name, method.config, mine, method.data or describe_data(cfg),
+            results['teacher']['miou'], budget_s, steps))
+        results['rows'][-1]['teacher'] = teacher.weights
+    add_gap_closed(results['rows'], suite.lower, suite.upper)
+    results['wall_s'] = round(time.time() - t_start, 1)
+    write_outputs(results, out, jobs, teacher)
+    return results
+
+
+def write_outputs(results: dict, out: str, jobs: List[Job], teacher: Job) -> None:
+    """results.json, results.md and the three figures; a figure that fails is reported."""
+    files = dict(json='results.json', md='results.md', bars='miou.png', curves='curves.png',
+                 samples='samples.png')
+    results['files'] = files
+    write_json_atomic(osp.join(out, files['json']), results)
+    with open(osp.join(out, files['md'] + '.tmp'), 'w') as f:
+        f.write(markdown(results))
+    os.replace(osp.join(out, files['md'] + '.tmp'), osp.join(out, files['md']))
+    plots.bar_chart(results, osp.join(out, files['bars']))
+    plots.curves(results, osp.join(out, files['curves']))
+    students = []
+    for row in results['rows']:
+        job = next((j for j in jobs if j.name == row['method'] and j.status == 'done'), None)
+        if job is None:
+            continue
+        cfg = Config.fromfile(osp.join(ROOT, job.config))
+        students.append((row['method'], cfg.model.student.to_dict(),
+                         osp.join(job.work_dir, _last_checkpoint(job.work_dir))))
+    if students:
+        t_cfg = Config.fromfile(osp.join(ROOT, jobs[0].config))
+        teacher_model = dict(t_cfg.model.teacher.to_dict(), checkpoint=teacher.weights)
+        plots.sample_grid(teacher_model, t_cfg.test_dataloader.dataset.to_dict(), students,
+                          osp.join(out, files['samples']),
+                          data_norm=t_cfg.model.get('data_norm'))
+
+
+def _last_checkpoint(work_dir: str) -> str:
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return osp.basename(f.read().strip())
+
+
+def format_command(argv: List[str]) -> str:
+    """The benchmark's command line as a user would type it."""
+    return ' '.join(shlex.quote(a) for a in ['python', 'tools/benchmark.py'] + argv)

@@ -1,0 +1,128 @@
+"""tools/benchmark.py on a tiny suite: results fields, caching, a failed row, the figures."""
+import json
+import os
+import os.path as osp
+import textwrap
+
+import pytest
+
+from densekd.benchmark.suite import load_suite
+from conftest import ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config
+
+pytestmark = pytest.mark.e2e
+
+ROW_FIELDS = {'method', 'config', 'teacher', 'data', 'budget_s', 'budget_steps', 'steps',
+              'generator_steps', 'seeds', 'miou_per_seed', 'miou_mean', 'miou_std',
+              'per_class_iou', 'pct_teacher', 'gap_closed', 'steps_per_s', 'peak_rss_mb',
+              'wall_s', 'train_s', 'curve', 'status', 'failed_seeds', 'errors'}
+
+
+@pytest.fixture(scope='module')
+def tiny_suite(tmp_path_factory, synthrooms_root):
+    tmp = tmp_path_factory.mktemp('suite')
+    data = tiny_data_body(synthrooms_root)
+    teacher = write_config(tmp, 'teacher/deeplabv3plus_r18_synthrooms-96x128.py',
+                           data + textwrap.dedent(f"""
+        model = dict(segmentor={TINY_SEGMENTOR!r})
+        train_cfg = dict(max_iters=20, val_interval=20)
+        param_scheduler = [dict(type='CosineAnnealingLR', T_max=20, by_epoch=False)]
+        default_hooks = dict(checkpoint=dict(interval=20))
+    """))
+    models = textwrap.dedent(f"""
+        model = dict(teacher=dict(_delete_=True, checkpoint='set by the benchmark',
+                                  **{TINY_SEGMENTOR!r}),
+                     student=dict(_delete_=True, **{TINY_SEGMENTOR!r}))
+    """)
+    kd = write_config(tmp, 'kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', data + models)
+    photos = textwrap.dedent("""
+        train_dataloader = dict(dataset=dict(num_samples=64, crop_size=(64, 64)))
+    """)
+    blind = write_config(tmp, 'kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py',
+                         data + models + photos)
+    broken = write_config(tmp, 'kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py',
+                          data + models + "model.update(losses=dict(kd=dict(type='NoSuchLoss')))\n")
+    suite = osp.join(str(tmp), 'tiny_suite.py')
+    with open(suite, 'w') as f:
+        f.write(textwrap.dedent(f"""
+            teacher = dict(name='teacher', config={teacher!r})
+            methods = [dict(name='KD-ORI', config={kd!r}),
+                       dict(name='blind KD', config={blind!r}),
+                       dict(name='broken', config={broken!r})]
+            steps = 6
+            seeds = 2
+            num_evals = 2
+            lower, upper = 'blind KD', 'KD-ORI'
+        """))
+    return dict(suite=suite, out=str(tmp / 'bench'), cache=str(tmp / 'teachers'))
+
+
+@pytest.fixture(scope='module')
+def first_run(tiny_suite):
+    args = [tiny_suite['suite'], '--work-dir', tiny_suite['out'], '--cache-dir',
+            tiny_suite['cache'], '--parallel', '2']
+    return load_tool('benchmark').main(args), args
+
+
+def test_results_json_has_every_field(first_run, tiny_suite):
+    results, _ = first_run
+    with open(osp.join(tiny_suite['out'], 'results.json')) as f:
+        on_disk = json.load(f)
+    assert on_disk['rows'] == results['rows']
+    assert on_disk['teacher']['miou'] is not None and on_disk['budget'] == dict(seconds=None,
+                                                                                steps=6)
+    rows = {r['method']: r for r in on_disk['rows']}
+    for row in rows.values():
+        assert ROW_FIELDS <= set(row), ROW_FIELDS - set(row)
+    kd = rows['KD-ORI']
+    assert kd['status'] == 'done' and kd['seeds'] == [0, 1] and len(kd['miou_per_seed']) == 2
+    assert kd['steps'] == 6 and kd['generator_steps'] is None
+    assert kd['miou_mean'] == pytest.approx(sum(kd['miou_per_seed']) / 2, abs=0.01)
+    assert [p['steps'] for p in kd['curve']] == [3, 6]  # two evaluations per run
+    assert set(kd['per_class_iou']) <= set(on_disk['teacher']['per_class_iou'])
+    assert kd['peak_rss_mb'] > 100 and kd['steps_per_s'] > 0
+    assert rows['blind KD']['data'].endswith('bundled photos (skimage, sklearn)')
+    assert rows['KD-ORI']['gap_closed'] == 100.0 and rows['blind KD']['gap_closed'] == 0.0
+    for name in ('results.md', 'miou.png', 'curves.png', 'samples.png'):
+        assert os.path.getsize(osp.join(tiny_suite['out'], name)) > 0, name
+
+
+def test_failed_row_is_reported_and_does_not_stop_the_others(first_run):
+    results, _ = first_run
+    broken = next(r for r in results['rows'] if r['method'] == 'broken')
+    assert broken['status'] == 'failed' and broken['failed_seeds'] == [0, 1]
+    assert broken['miou_mean'] is None and 'NoSuchLoss' in broken['errors'][0]
+    assert all(r['status'] == 'done' for r in results['rows'] if r['method'] != 'broken')
+
+
+def test_markdown_table_lists_every_row(first_run, tiny_suite):
+    with open(osp.join(tiny_suite['out'], 'results.md')) as f:
+        text = f.read()
+    for name in ('| teacher |', '| KD-ORI |', '| blind KD |', '| broken |'):
+        assert name in text
+
+
+def test_a_second_run_reuses_finished_rows(first_run, tiny_suite, capsys):
+    _, args = first_run
+    log = osp.join(tiny_suite['out'], 'runs', 'KD-ORI', 'seed0', 'train.log')
+    before = os.stat(log).st_mtime_ns
+    load_tool('benchmark').main(args + ['--only', 'KD-ORI'])
+    assert os.stat(log).st_mtime_ns == before  # not run again
+    out = capsys.readouterr().out
+    assert 'cached: KD-ORI seed 0' in out and 'cached: KD-ORI seed 1' in out
+
+
+def test_suite_errors_name_the_key(tmp_path):
+    bad = tmp_path / 'bad.py'
+    bad.write_text("teacher = dict(name='t', config='configs/teacher/nope.py')\nmethods = []\n")
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        load_suite(str(bad))
+    bad.write_text("methods = []\n")
+    with pytest.raises(ValueError, match="'teacher'"):
+        load_suite(str(bad))
+
+
+def test_shipped_suites_load():
+    for name in ('demo', 'synthrooms_cpu'):
+        suite = load_suite(osp.join(ROOT, 'configs', 'benchmarks', f'{name}.py'))
+        assert suite.budget_s and {'KD-ORI', 'blind KD', 'MosaicKD'} <= {
+            m.name for m in suite.methods}
