@@ -46,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument('--speed', nargs='+', metavar='CONFIG',
                         help='per-iteration speed breakdown of these configs instead of a suite')
     parser.add_argument('--iters', type=int, default=10, help='--speed: measured iterations')
+    parser.add_argument('--formats', action='store_true', help='--speed: also time teacher '
+                        'forward and student train step in fp32 / channels-last / bf16')
     parser.add_argument('--teacher', help='--speed: teacher checkpoint (default: random '
                         'weights of the config\'s teacher; speed does not depend on them)')
     args = parser.parse_args(argv)
@@ -58,10 +60,11 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.speed:
-        from densekd.benchmark.speed import print_speed, speed_report
+        from densekd.benchmark.speed import print_formats, print_speed, speed_report
         rows = [speed_report(c, iters=args.iters, threads=args.threads or 2,
-                             teacher=args.teacher) for c in args.speed]
+                             teacher=args.teacher, formats=args.formats) for c in args.speed]
         print_speed(rows)
+        print_formats(rows)
         return rows
     suite = load_suite(args.suite)
     out = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', suite.name)

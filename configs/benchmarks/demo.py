@@ -2,8 +2,6 @@
 # the same methods at demo budgets, under 20 minutes on 2 cores from a fresh clone (SynthRooms
 # generation and the teacher's training included).
 _base_ = ['./synthrooms_cpu.py']
-teacher = dict(name='teacher DeepLabV3+ R18 (400 it)',
-               config='configs/teacher/deeplabv3plus_r18_synthrooms-96x128_demo.py')
 budget_s = 45
 seeds = 2
-num_evals = 2
+num_evals = 1

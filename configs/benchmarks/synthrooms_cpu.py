@@ -5,8 +5,8 @@
 description = ('SynthRooms test split (200 images, 96x128), 13 classes. Teacher DeepLabV3+ '
                'ResNet-18, student DeepLabV3+ MobileNetV2; every row trains for the same '
                'budget with the learning rates on one cosine over the budget.')
-teacher = dict(name='teacher DeepLabV3+ R18',
-               config='configs/teacher/deeplabv3plus_r18_synthrooms-96x128.py')
+teacher = dict(name='teacher DeepLabV3+ R18 (400 it)',
+               config='configs/teacher/deeplabv3plus_r18_synthrooms-96x128_400it.py')
 methods = [
     dict(name='KD-ORI', config='configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py'),
     dict(name='blind KD',

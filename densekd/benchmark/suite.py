@@ -31,14 +31,16 @@ _DEFAULTS = dict(budget_s=None, steps=None, seeds=3, num_evals=4, lower=None, up
 
 
 def code_version() -> str:
-    """A hash of densekd's source (every ``densekd/**/*.py`` and ``tools/train.py``).
+    """A hash of the code a training run executes.
 
-    Cached teachers and rows are reused only while the code that made them is unchanged.
+    Every ``densekd/**/*.py`` except the benchmark harness itself (``densekd/benchmark/``,
+    which only schedules runs and draws their results), plus ``tools/train.py`` and
+    ``tools/export_student.py``. Cached teachers and rows are reused only while it is unchanged.
     """
     digest = hashlib.sha1()
-    files = [osp.join(ROOT, 'tools', 'train.py')]
+    files = [osp.join(ROOT, 'tools', name) for name in ('train.py', 'export_student.py')]
     for dirpath, dirnames, filenames in os.walk(osp.join(ROOT, 'densekd')):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if d not in ('benchmark', '__pycache__'))
         files += [osp.join(dirpath, f) for f in sorted(filenames) if f.endswith('.py')]
     for path in files:
         digest.update(osp.relpath(path, ROOT).encode())
