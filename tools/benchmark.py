@@ -46,6 +46,7 @@ def parse_args(argv=None):
     parser.add_argument('--speed', nargs='+', metavar='CONFIG',
                         help='per-iteration speed breakdown of these configs instead of a suite')
     parser.add_argument('--iters', type=int, default=10, help='--speed: measured iterations')
+    parser.add_argument('--warmup', type=int, default=3, help='--speed: iterations not measured')
     parser.add_argument('--formats', action='store_true', help='--speed: also time teacher '
                         'forward and student train step in fp32 / channels-last / bf16')
     parser.add_argument('--teacher', help='--speed: teacher checkpoint (default: random '
@@ -61,7 +62,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.speed:
         from densekd.benchmark.speed import print_formats, print_speed, speed_report
-        rows = [speed_report(c, iters=args.iters, threads=args.threads or 2,
+        rows = [speed_report(c, iters=args.iters, warmup=args.warmup, threads=args.threads or 2,
                              teacher=args.teacher, formats=args.formats) for c in args.speed]
         print_speed(rows)
         print_formats(rows)

@@ -1,7 +1,10 @@
 # Dense MosaicKD on NYUv2 (paper protocol models) with ImageNet-style OOD images. The OOD
 # pool is restricted to the 795 x 4 images the teacher finds least in-domain (highest mean
-# pixel entropy, reference/methods.md §1.5), cached per teacher and data under cache_dir.
-# Weights: MosaicKD README (adv 1, align 1, local 1, balance 10); G/D Adam 1e-3 (0.5, 0.999).
+# pixel entropy, as the MosaicKD code selects its OOD subset), cached per teacher and data under
+# cache_dir. Weights: the MosaicKD README's (adv 1, align 1, local 1, balance 10) with the
+# patch-GAN terms summed over an image's patches, as the reference code does
+# (local_reduction='sum'), so that those weights mean what they mean there;
+# G/D Adam 1e-3 (0.5, 0.999).
 _base_ = ['../_base_/datasets/nyuv2.py', '../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py',
           '../_base_/schedules/student_nyuv2.py']
 ood_root = 'data/imagenet/train'  # also looked up under $DENSEKD_DATA
@@ -13,7 +16,7 @@ model = dict(type='MosaicKD',
              discriminator=dict(type='PatchDiscriminator', ndf=128, patch_size=22),
              batch_size=batch_size, student_steps=student_steps,
              local_weight=1.0, align_weight=1.0, adv_weight=1.0, balance_weight=10.0,
-             kd_loss=dict(type='PixelKDLoss', tau=1.0))
+             local_reduction='sum', kd_loss=dict(type='PixelKDLoss', tau=1.0))
 _ood_pipeline = [dict(type='SmallestMaxSize', max_size=256),
                  dict(type='RandomCrop', height=128, width=128),
                  dict(type='HorizontalFlip', p=0.5),

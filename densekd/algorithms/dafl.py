@@ -2,12 +2,15 @@
 
 Per iteration: one generator update with the one-hot (per-pixel CE to the teacher's argmax),
 activation (-mean |teacher features|) and information-entropy (class balance of the batch-mean
-prediction) losses, then ``student_steps`` KD updates on generated images
-(reference/methods.md §2.7; weights of mmrazor's DAFL config by default).
+prediction) losses, then ``student_steps`` KD updates. By default the first KD update is on the
+generator step's own images and teacher outputs (detached), as in the official code
+(https://github.com/huawei-noah/Efficient-Computing, ``Data-Efficient-Model-Compression/DAFL``:
+one ``G(z)``, one backward for generator and student), and the weights are the official
+1 / 0.1 / 5; further KD updates draw fresh images.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 
@@ -24,23 +27,32 @@ class DAFL(BaseGenerativeDistiller):
     """Data-free learning with one-hot, activation and information-entropy generator losses.
 
     Args:
-        onehot_weight: weight of the per-pixel one-hot (pseudo-label CE) loss.
-        activation_weight: weight of the activation loss on ``feature_source``.
-        ie_weight: weight of the information-entropy loss.
+        onehot_weight: weight of the per-pixel one-hot (pseudo-label CE) loss (official: 1;
+            mmrazor's DAFL config: 0.05).
+        activation_weight: weight of the activation loss on ``feature_source`` (official: 0.1;
+            mmrazor: 0.01).
+        ie_weight: weight of the information-entropy loss (5 in both).
+        shared_batch: the first student update reuses the generator step's images and teacher
+            logits (detached), as the official loop does, saving a generator and a teacher
+            forward per iteration; False draws fresh images for every student update (mmrazor).
         feature_source: teacher module path whose output feeds the activation loss
             (smp ``decoder`` by default, the features before the classifier).
         **kwargs: :class:`BaseGenerativeDistiller` arguments.
     """
 
-    def __init__(self, onehot_weight: float = 0.05, activation_weight: float = 0.01,
-                 ie_weight: float = 5.0, feature_source: str = 'decoder', **kwargs):
+    def __init__(self, onehot_weight: float = 1.0, activation_weight: float = 0.1,
+                 ie_weight: float = 5.0, feature_source: str = 'decoder',
+                 shared_batch: bool = True, **kwargs):
         kwargs.setdefault('student_steps', 1)
         super().__init__(**kwargs)
         self.weights = dict(onehot=onehot_weight, activation=activation_weight, ie=ie_weight)
+        self.shared_batch = shared_batch
         self.teacher_features = RecorderManager({'features': feature_source})
         self.teacher_features.initialize(self.teacher)
 
-    def generator_step(self, optim_wrapper) -> Dict[str, torch.Tensor]:
+    def generator_step(self, optim_wrapper) -> Tuple[Dict[str, torch.Tensor], torch.Tensor,
+                                                      torch.Tensor]:
+        """The generator update; returns its log, and its images and teacher logits detached."""
         with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator):
             images = self.sample_images()
             with self.teacher_features:
@@ -50,10 +62,20 @@ class DAFL(BaseGenerativeDistiller):
                 loss_onehot=self.weights['onehot'] * onehot_loss(t_logits),
                 loss_activation=self.weights['activation'] * activation_loss(features),
                 loss_ie=self.weights['ie'] * information_entropy_loss(t_logits))
-        return self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
+        log_vars = self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
+        return log_vars, images.detach(), t_logits.detach()
 
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
-        log_vars = self.generator_step(optim_wrapper)
-        for _ in range(self.student_steps_now()):
+        log_vars, images, t_logits = self.generator_step(optim_wrapper)
+        steps = self.student_steps_now()
+        if self.shared_batch and steps:
+            inputs = self.with_replay(images)
+            if inputs.shape[0] > images.shape[0]:  # replayed images need their teacher logits
+                with torch.no_grad():
+                    replayed = self.teacher(inputs[images.shape[0]:])
+                t_logits = torch.cat([t_logits, replayed], dim=0)
+            log_vars.update(self.kd_step(optim_wrapper, inputs, t_logits))
+            steps -= 1
+        for _ in range(steps):
             log_vars.update(self.student_step(optim_wrapper))
         return log_vars

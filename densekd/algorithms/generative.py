@@ -8,6 +8,7 @@ import torch
 from mmengine.logging import MessageHub
 from torch import nn
 
+from densekd.models.replay_pool import ReplayPool
 from densekd.registry import MODELS
 
 from .base import BaseDistiller, select_wrapper
@@ -45,6 +46,10 @@ class BaseGenerativeDistiller(BaseDistiller):
         generator_warmup_iters: first iterations in which only the generator (and, where
             there is one, the discriminator) is updated; the student waits for images worth
             learning from. 0 (the references) starts the student at once.
+        replay: a bounded pool of generated images (:class:`~densekd.models.ReplayPool`),
+            ``dict(size=N, batch=M, refresh='fifo'|'random')``: every student step trains on
+            its fresh images plus ``M`` images drawn from the pool, then adds its fresh images
+            to the pool. None (the references) trains on fresh images only, exactly as they do.
         **kwargs: :class:`BaseDistiller` arguments (``teacher``, ``student``, ``data_norm``).
     """
 
@@ -53,7 +58,7 @@ class BaseGenerativeDistiller(BaseDistiller):
 
     def __init__(self, generator: dict, batch_size: int = 16, student_steps: int = 5,
                  kd_loss: Optional[dict] = None, image_size: Optional[Sequence[int]] = None,
-                 generator_warmup_iters: int = 0, **kwargs):
+                 generator_warmup_iters: int = 0, replay: Optional[dict] = None, **kwargs):
         super().__init__(**kwargs)
         if batch_size < 1 or student_steps < 0 or generator_warmup_iters < 0:
             raise ValueError(f'model.batch_size={batch_size} must be >= 1, '
@@ -73,6 +78,20 @@ class BaseGenerativeDistiller(BaseDistiller):
         self.generator_warmup_iters = generator_warmup_iters
         self.image_size: Optional[Tuple[int, int]] = (tuple(image_size) if image_size is not None
                                                       else None)
+        self.replay_pool, self.replay_batch = self._build_replay(replay)
+
+    @staticmethod
+    def _build_replay(replay: Optional[dict]) -> Tuple[Optional[ReplayPool], int]:
+        if not replay:
+            return None, 0
+        unknown = set(replay) - {'size', 'batch', 'refresh'}
+        if unknown or 'size' not in replay:
+            raise ValueError(f'model.replay takes size, batch and refresh (size required); '
+                             f'got {sorted(replay)}')
+        batch = int(replay.get('batch', 0))
+        if batch < 1:
+            raise ValueError(f'model.replay.batch must be >= 1, got {batch}')
+        return ReplayPool(replay['size'], refresh=replay.get('refresh', 'fifo')), batch
 
     def student_steps_now(self) -> int:
         """Student updates in the current iteration: none while the generator warms up.
@@ -107,17 +126,38 @@ class BaseGenerativeDistiller(BaseDistiller):
                              f'{type(self).__name__} gave it none')
         return self.generator(z, self.generator.pick_sources(ood, z.shape[0]))
 
+    @torch.no_grad()
+    def with_replay(self, fresh: torch.Tensor) -> torch.Tensor:
+        """``fresh`` plus ``replay.batch`` pool images; ``fresh`` then joins the pool.
+
+        Without a pool, ``fresh`` itself (the references' loop).
+        """
+        if self.replay_pool is None:
+            return fresh
+        replayed = (self.replay_pool.sample(self.replay_batch, dtype=fresh.dtype)
+                    if len(self.replay_pool) else None)
+        self.replay_pool.push(fresh)
+        return fresh if replayed is None else torch.cat([fresh, replayed], dim=0)
+
     def student_step(self, optim_wrapper, extra_inputs: Optional[torch.Tensor] = None,
                      sources: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """One student update on fresh generated images (plus ``extra_inputs``, e.g. OOD).
 
+        With a replay pool, ``replay.batch`` pool images join the fresh ones, which then go
+        into the pool.
+
         ``sources`` are the OOD images a source-assembling generator draws from.
         """
         with torch.no_grad():
-            inputs = self.sample_images(ood=sources)
+            inputs = self.with_replay(self.sample_images(ood=sources))
             if extra_inputs is not None:
                 inputs = torch.cat([inputs, extra_inputs], dim=0)
             t_logits = self.teacher(inputs)
+        return self.kd_step(optim_wrapper, inputs, t_logits)
+
+    def kd_step(self, optim_wrapper, inputs: torch.Tensor, t_logits: torch.Tensor
+                ) -> Dict[str, torch.Tensor]:
+        """One student update distilling ``t_logits`` on ``inputs`` (both without graph)."""
         with select_wrapper(optim_wrapper, 'student').optim_context(self.student):
             loss = self.kd_loss(self.student(inputs), t_logits)
         return self.optimize(optim_wrapper, 'student', dict(loss_kd=loss))

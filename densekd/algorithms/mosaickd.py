@@ -1,4 +1,5 @@
-"""MosaicKD made dense (Fang et al., NeurIPS 2021; reference/methods.md §1.2 and §1.9).
+"""MosaicKD made dense (Fang et al., NeurIPS 2021, arXiv 2110.15094;
+https://github.com/zju-vipa/MosaicKD).
 
 Four players: generator G, patch discriminator D, frozen teacher T, student S. Per iteration:
 
@@ -10,7 +11,8 @@ Four players: generator G, patch discriminator D, frozen teacher T, student S. P
    L_balance is the negative entropy of the class prior over all pixels of the batch.
 3. ``student_steps`` student steps, each on fresh mosaics concatenated with OOD images.
 
-Every term averages over pixels / patch outputs, so the weights do not depend on image size.
+Every term averages over pixels / patch outputs, so the weights do not depend on image size;
+``local_reduction='sum'`` gives the patch-GAN terms the reference's per-image sum instead.
 """
 from __future__ import annotations
 
@@ -42,6 +44,11 @@ class MosaicKD(BaseGenerativeDistiller):
         adv_weight: weight of L_adv.
         balance_weight: weight of L_balance.
         ood_in_student: distil on OOD images too (reference: yes).
+        local_reduction: how the patch-GAN terms (L_local and D's loss) reduce over a patch
+            map: ``'mean'`` over every patch output (weights independent of the image size;
+            the CPU configs are tuned with it) or ``'sum'``: summed over an image's patches and
+            averaged over the batch, as the reference code does, i.e. the mean times the number
+            of patches (h·w of D's map), so the reference's weights carry over unchanged.
         bn_weight: weight of an extra generator term ``L_bn`` matching the teacher's
             BatchNorm running statistics on the mosaics (DeepInversion; the ``bn`` term of
             MosaicKD's own data-free baseline). Not part of MosaicKD: 0 (the reference) turns
@@ -54,20 +61,30 @@ class MosaicKD(BaseGenerativeDistiller):
 
     def __init__(self, discriminator: dict, local_weight: float = 1.0, align_weight: float = 1.0,
                  adv_weight: float = 1.0, balance_weight: float = 10.0,
-                 ood_in_student: bool = True, bn_weight: float = 0.0, **kwargs):
+                 ood_in_student: bool = True, bn_weight: float = 0.0,
+                 local_reduction: str = 'mean', **kwargs):
         super().__init__(**kwargs)
+        if local_reduction not in ('mean', 'sum'):
+            raise ValueError(f"model.local_reduction must be 'mean' or 'sum', got "
+                             f'{local_reduction!r}')
+        self.local_reduction = local_reduction
         self.discriminator = MODELS.build(discriminator)
         self.weights = dict(local=local_weight, align=align_weight, adv=adv_weight,
                             balance=balance_weight, bn=bn_weight)
         self.bn_prior = BNStatisticsPrior(self.teacher) if bn_weight else None
         self.ood_in_student = ood_in_student
 
+    def patch_loss(self, logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+        """The patch-GAN BCE of a logit map, reduced as ``local_reduction`` says."""
+        loss = patch_gan_loss(logits, target_is_real)
+        return loss * logits[0].numel() if self.local_reduction == 'sum' else loss
+
     def discriminator_step(self, optim_wrapper, fake: torch.Tensor, real: torch.Tensor
                            ) -> Dict[str, torch.Tensor]:
         with select_wrapper(optim_wrapper, 'discriminator').optim_context(self.discriminator):
             w = self.weights['local'] / 2
-            losses = dict(loss_fake=w * patch_gan_loss(self.discriminator(fake.detach()), False),
-                          loss_real=w * patch_gan_loss(self.discriminator(real), True))
+            losses = dict(loss_fake=w * self.patch_loss(self.discriminator(fake.detach()), False),
+                          loss_real=w * self.patch_loss(self.discriminator(real), True))
         return self.optimize(optim_wrapper, 'discriminator', losses, prefix='disc')
 
     def generator_step(self, optim_wrapper, fake: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -77,7 +94,7 @@ class MosaicKD(BaseGenerativeDistiller):
                 t_logits = self.teacher(fake)  # frozen, but the gradient must reach G
             s_logits = self.student(fake)
             losses = dict(
-                loss_local=self.weights['local'] * patch_gan_loss(self.discriminator(fake), True),
+                loss_local=self.weights['local'] * self.patch_loss(self.discriminator(fake), True),
                 loss_align=self.weights['align'] * teacher_entropy_loss(t_logits),
                 loss_adv=self.weights['adv'] * kl_adversarial_loss(s_logits, t_logits),
                 loss_balance=self.weights['balance'] * class_balance_loss(t_logits))

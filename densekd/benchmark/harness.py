@@ -123,7 +123,7 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         budget=dict(seconds=budget_s, steps=steps), seeds=seeds, lower=suite.lower,
         upper=suite.upper,
         teacher=dict(method=suite.teacher.name, config=suite.teacher.config,
-                     checkpoint=teacher.weights, key=teacher.key,
+                     checkpoint=repo_relative(teacher.weights), key=teacher.key,
                      data=suite.teacher.data or describe_data(teacher_cfg) + ' + labels',
                      miou=t_metrics.get('mIoU'),
                      per_class_iou={k[4:]: v for k, v in t_metrics.items()
@@ -139,7 +139,7 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         results['rows'].append(method_row(
             method.name, method.config, mine, method.data or describe_data(cfg),
             results['teacher']['miou'], budget_s, steps))
-        results['rows'][-1]['teacher'] = teacher.weights
+        results['rows'][-1]['teacher'] = repo_relative(teacher.weights)
     add_gap_closed(results['rows'], suite.lower, suite.upper)
     results['wall_s'] = round(time.time() - t_start, 1)
     write_outputs(results, out, jobs, teacher)
@@ -176,6 +176,12 @@ def write_outputs(results: dict, out: str, jobs: List[Job], teacher: Job) -> Non
 def _last_checkpoint(work_dir: str) -> str:
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return osp.basename(f.read().strip())
+
+
+def repo_relative(path: str) -> str:
+    """``path`` relative to the repository when it lies inside it (results files travel)."""
+    rel = osp.relpath(path, ROOT)
+    return path if rel.startswith('..') else rel
 
 
 def format_command(argv: List[str]) -> str:

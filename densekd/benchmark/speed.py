@@ -60,8 +60,8 @@ def instrument(model, timer: RegionTimer) -> None:
     """Wrap the players' methods of a built densekd algorithm with ``timer`` (in place)."""
     if hasattr(model, 'teacher'):
         model.teacher.forward = timer.wrap('teacher', model.teacher.forward)
-    if hasattr(model, 'student_step'):  # generator regimes: each student update
-        model.student_step = timer.wrap('student', model.student_step)
+    if hasattr(model, 'kd_step'):  # generator regimes: each student update
+        model.kd_step = timer.wrap('student', model.kd_step)
     else:  # KD (and a teacher's own training): the whole train step is the trained network's
         model.train_step = timer.wrap('student', model.train_step)
     for name in ('sample_images', 'generator_step'):

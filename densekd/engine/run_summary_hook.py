@@ -75,14 +75,15 @@ class RunSummaryHook(Hook):
             return float(loop.spent)
         return time.perf_counter() - self._start
 
-    def _refresh(self, runner, losses: Optional[dict] = None, finished: bool = False) -> None:
+    def _refresh(self, runner, losses: Optional[dict] = None, finished: bool = False,
+                 iters: Optional[int] = None) -> None:
         if not is_main_process():
             return
         loop = runner.train_loop
         steps = self._steps(runner)
         runner.message_hub.update_info(STEPS_KEY, steps)
         self.summary.update(
-            iter=loop.iter, max_iters=loop.max_iters, budget_s=getattr(loop, 'budget_s', None),
+            iter=loop.iter if iters is None else iters, max_iters=loop.max_iters, budget_s=getattr(loop, 'budget_s', None),
             train_seconds=round(self._train_seconds(runner), 3),
             progress=loop.progress() if hasattr(loop, 'progress') else loop.iter / loop.max_iters,
             steps=steps, finished=finished)
@@ -110,7 +111,8 @@ class RunSummaryHook(Hook):
         # .item() syncs with the device: done here at most once per interval, never per step.
         losses = {k: float(v.detach()) if torch.is_tensor(v) else float(v)
                   for k, v in (outputs or {}).items() if 'loss' in k}
-        self._refresh(runner, losses)
+        # The loop counts this iteration only after its hooks.
+        self._refresh(runner, losses, iters=runner.iter + 1)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         if not self.summary:  # a test run (tools/test.py): no training to summarise

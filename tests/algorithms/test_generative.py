@@ -168,3 +168,47 @@ def test_data_free_methods_reject_a_source_assembling_generator(teacher_ckpt, cl
     with pytest.raises(ValueError, match='data-free'):
         cls(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
             generator=OOD_MOSAIC)
+
+
+def test_dafl_first_student_step_reuses_the_generator_batch(teacher_ckpt):
+    """Official DAFL: G and S learn from one G(z); the student's targets are those T(G(z))."""
+    model, optim, order = build(DAFL, teacher_ckpt, student_steps=2)
+    model.train()
+    seen, generated = [], []
+    forward, kd_step = model.generator.forward, model.kd_step
+
+    def spy_generator(*args, **kwargs):
+        generated.append(forward(*args, **kwargs))
+        return generated[-1]
+
+    def spy_kd(wrapper, inputs, t_logits):
+        seen.append((inputs, t_logits))
+        return kd_step(wrapper, inputs, t_logits)
+    model.generator.forward, model.kd_step = spy_generator, spy_kd
+    model.train_step(dict(inputs=torch.zeros(1, 0)), optim)
+    assert len(generated) == 2  # the G step's batch, then one fresh batch for the 2nd S step
+    assert torch.equal(seen[0][0], generated[0].detach())
+    assert not seen[0][0].requires_grad and not seen[0][1].requires_grad
+    assert torch.equal(seen[1][0], generated[1].detach())
+    assert order == ['generator', 'student', 'student']
+
+
+def test_dafl_defaults_are_the_official_weights(teacher_ckpt):
+    model, _, _ = build(DAFL, teacher_ckpt)
+    assert model.weights == dict(onehot=1.0, activation=0.1, ie=5.0) and model.shared_batch
+
+
+def test_mosaickd_sum_reduction_is_the_mean_times_the_patch_count(teacher_ckpt):
+    """local_reduction='sum': the reference's per-image sum over patches, averaged over B."""
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1,
+                        local_reduction='sum')
+    logits = torch.randn(3, 1, 4, 5)
+    target = torch.ones_like(logits)
+    per_image_sum = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target, reduction='none').sum(dim=(1, 2, 3)).mean()
+    assert torch.allclose(model.patch_loss(logits, True), per_image_sum)
+    mean_model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1)
+    assert torch.allclose(mean_model.patch_loss(logits, True) * 20, per_image_sum)
+    with pytest.raises(ValueError, match='local_reduction'):
+        build(MosaicKD, teacher_ckpt, discriminator=disc, local_reduction='max')
