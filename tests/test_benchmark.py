@@ -126,3 +126,15 @@ def test_shipped_suites_load():
         suite = load_suite(osp.join(ROOT, 'configs', 'benchmarks', f'{name}.py'))
         assert suite.budget_s and {'KD-ORI', 'blind KD', 'MosaicKD'} <= {
             m.name for m in suite.methods}
+
+
+def test_a_given_teacher_is_keyed_by_its_content(tmp_path):
+    from densekd.benchmark.harness import given_teacher
+    path = tmp_path / 'teacher.pth'
+    path.write_bytes(b'weights one')
+    job = given_teacher(str(path))
+    assert job.status == 'done' and job.weights == str(path)
+    path.write_bytes(b'weights two')
+    assert given_teacher(str(path)).key != job.key  # other weights, other cached rows
+    with pytest.raises(FileNotFoundError, match='--teacher'):
+        given_teacher(str(tmp_path / 'missing.pth'))

@@ -20,6 +20,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmengine.config import DictAction  # noqa: E402
+
 from densekd.benchmark.harness import format_command, run_suite  # noqa: E402
 from densekd.benchmark.suite import ROOT, load_suite  # noqa: E402
 
@@ -47,10 +49,14 @@ def parse_args(argv=None):
                         help='per-iteration speed breakdown of these configs instead of a suite')
     parser.add_argument('--iters', type=int, default=10, help='--speed: measured iterations')
     parser.add_argument('--warmup', type=int, default=3, help='--speed: iterations not measured')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='--speed: overrides of the measured configs, e.g. '
+                        'model.channels_last=True')
     parser.add_argument('--formats', action='store_true', help='--speed: also time teacher '
                         'forward and student train step in fp32 / channels-last / bf16')
-    parser.add_argument('--teacher', help='--speed: teacher checkpoint (default: random '
-                        'weights of the config\'s teacher; speed does not depend on them)')
+    parser.add_argument('--teacher', help='teacher checkpoint: with a SUITE, used instead of '
+                        'training the suite\'s teacher; with --speed, default random weights '
+                        '(speed does not depend on them)')
     args = parser.parse_args(argv)
     if not args.speed and not args.suite:
         parser.error('give a SUITE, or --speed CONFIG...')
@@ -63,7 +69,8 @@ def main(argv=None):
     if args.speed:
         from densekd.benchmark.speed import print_formats, print_speed, speed_report
         rows = [speed_report(c, iters=args.iters, warmup=args.warmup, threads=args.threads or 2,
-                             teacher=args.teacher, formats=args.formats) for c in args.speed]
+                             teacher=args.teacher, formats=args.formats,
+                             cfg_options=args.cfg_options) for c in args.speed]
         print_speed(rows)
         print_formats(rows)
         return rows
@@ -72,6 +79,7 @@ def main(argv=None):
     results = run_suite(suite, osp.abspath(out), budget_s=args.budget, steps=args.steps,
                         seeds=args.seeds, rerun=args.rerun, parallel=args.parallel,
                         threads=args.threads, only=args.only, cache_dir=args.cache_dir,
+                        teacher_checkpoint=args.teacher,
                         command=format_command(argv))
     with open(osp.join(out, results['files']['md'])) as f:
         print('\n' + f.read())

@@ -115,12 +115,15 @@ class BaseDistiller(BaseSegAlgorithm):
         data_norm: ``dict(mean, std)`` of the inputs, in [0, 1] units; players that create
             images (generators) map them into this space.
         eval_teacher: evaluate the teacher instead of the student in val/test (reference row).
+        channels_last: keep every network's weights in channels-last memory format, a speed
+            option (measured with ``tools/benchmark.py --speed --formats``; off by default).
         data_preprocessor: mmengine data preprocessor config.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, teacher: dict, student: dict, data_norm: Optional[dict] = None,
-                 eval_teacher: bool = False, data_preprocessor: Optional[dict] = None,
+                 eval_teacher: bool = False, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not teacher.get('checkpoint'):
@@ -137,6 +140,14 @@ class BaseDistiller(BaseSegAlgorithm):
         self.data_norm = dict(data_norm or dict(mean=(0.485, 0.456, 0.406),
                                                 std=(0.229, 0.224, 0.225)))
         self.eval_teacher = eval_teacher
+        self.channels_last = channels_last
+        self.to_memory_format(self.teacher, self.student)
+
+    def to_memory_format(self, *modules: nn.Module) -> None:
+        """Put ``modules`` in channels-last memory format when ``channels_last`` is set."""
+        if self.channels_last:
+            for module in modules:
+                module.to(memory_format=torch.channels_last)
 
     @property
     def eval_network(self) -> nn.Module:

@@ -68,6 +68,7 @@ class BaseGenerativeDistiller(BaseDistiller):
         generator.setdefault('mean', self.data_norm['mean'])
         generator.setdefault('std', self.data_norm['std'])
         self.generator = MODELS.build(generator)
+        self.to_memory_format(self.generator)
         if self.generator_needs_sources and not self.uses_ood_images:
             raise ValueError(f'model.generator.type={generator["type"]!r} assembles OOD '
                              f'images, but {type(self).__name__} is data-free; use '

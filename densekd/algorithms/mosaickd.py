@@ -69,6 +69,7 @@ class MosaicKD(BaseGenerativeDistiller):
                              f'{local_reduction!r}')
         self.local_reduction = local_reduction
         self.discriminator = MODELS.build(discriminator)
+        self.to_memory_format(self.discriminator)
         self.weights = dict(local=local_weight, align=align_weight, adv=adv_weight,
                             balance=balance_weight, bn=bn_weight)
         self.bn_prior = BNStatisticsPrior(self.teacher) if bn_weight else None

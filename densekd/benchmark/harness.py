@@ -43,6 +43,21 @@ def teacher_job(suite: Suite, cache_dir: str, code: str) -> Job:
     return job
 
 
+def given_teacher(checkpoint: str) -> Job:
+    """A teacher the user brings (``--teacher``): nothing to train, keyed by its content."""
+    import hashlib
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'--teacher: checkpoint {checkpoint} does not exist')
+    digest = hashlib.sha1()
+    with open(checkpoint, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    job = Job(name='teacher', seed=0, config='', work_dir=osp.dirname(osp.abspath(checkpoint)),
+              options={}, key=digest.hexdigest()[:12], weights=osp.abspath(checkpoint))
+    job.status, job.cached = 'done', True
+    return job
+
+
 def export_teacher(job: Job) -> List[str]:
     """The export command of a finished teacher run (``tools/export_student.py``)."""
     return [sys.executable, 'tools/export_student.py',
@@ -76,7 +91,7 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
               steps: Optional[int] = None, seeds: Optional[int] = None, rerun: bool = False,
               parallel: Optional[int] = None, threads: Optional[int] = None,
               only: Optional[List[str]] = None, cache_dir: Optional[str] = None,
-              command: str = '') -> dict:
+              teacher_checkpoint: Optional[str] = None, command: str = '') -> dict:
     """Run ``suite`` and write its results files under ``out``.
 
     Args:
@@ -90,6 +105,8 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         threads: threads per run.
         only: method names to run (others are left out of the table).
         cache_dir: where trained teachers are cached (default ``work_dirs/benchmarks/teachers``).
+        teacher_checkpoint: use these teacher weights instead of training the suite's teacher
+            (the teacher row then has no metrics of its own).
         command: the command line, recorded in the results.
 
     Returns:
@@ -104,9 +121,12 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
     os.makedirs(out, exist_ok=True)
     code = code_version()
     cache_dir = cache_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', 'teachers')
-    teacher = teacher_job(suite, cache_dir, code)
-    # The teacher runs alone, with every core.
-    run_jobs([teacher], parallel=1, threads=max(threads, os.cpu_count() or 1))
+    if teacher_checkpoint:
+        teacher = given_teacher(teacher_checkpoint)
+    else:
+        teacher = teacher_job(suite, cache_dir, code)
+        # The teacher runs alone, with every core.
+        run_jobs([teacher], parallel=1, threads=max(threads, os.cpu_count() or 1))
     if teacher.status != 'done':
         raise RuntimeError(f'the teacher failed to train; {teacher.error}')
     jobs = method_jobs(suite, out, teacher, code, budget_s, steps, seeds, only)
@@ -124,7 +144,8 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         upper=suite.upper,
         teacher=dict(method=suite.teacher.name, config=suite.teacher.config,
                      checkpoint=repo_relative(teacher.weights), key=teacher.key,
-                     data=suite.teacher.data or describe_data(teacher_cfg) + ' + labels',
+                     data=('given checkpoint' if teacher_checkpoint else
+                           suite.teacher.data or describe_data(teacher_cfg) + ' + labels'),
                      miou=t_metrics.get('mIoU'),
                      per_class_iou={k[4:]: v for k, v in t_metrics.items()
                                     if k.startswith('IoU.')},

@@ -202,7 +202,8 @@ def _input_size(cfg) -> tuple:
 
 
 def speed_report(config: str, iters: int = 10, warmup: int = 3, threads: int = 2,
-                 teacher: Optional[str] = None, formats: bool = False) -> dict:
+                 teacher: Optional[str] = None, formats: bool = False,
+                 cfg_options: Optional[dict] = None) -> dict:
     """Measure ``config`` for ``iters`` iterations after ``warmup``.
 
     Returns:
@@ -215,7 +216,7 @@ def speed_report(config: str, iters: int = 10, warmup: int = 3, threads: int = 2
 
     from densekd.utils.config import load_config
     torch.set_num_threads(threads)
-    cfg = load_config(osp.join(ROOT, config) if not osp.isabs(config) else config,
+    cfg = load_config(osp.join(ROOT, config) if not osp.isabs(config) else config, cfg_options,
                       work_dir=tempfile.mkdtemp(prefix='densekd_speed_'))
     cfg.log_level = 'WARNING'
     if 'teacher' in cfg.model:

@@ -1,5 +1,7 @@
 """Update order and step counts of the generator-based algorithms (DFAD, DAFL, MosaicKD)."""
 
+import copy
+
 import pytest
 import torch
 from mmengine.logging import MessageHub
@@ -212,3 +214,58 @@ def test_mosaickd_sum_reduction_is_the_mean_times_the_patch_count(teacher_ckpt):
     assert torch.allclose(mean_model.patch_loss(logits, True) * 20, per_image_sum)
     with pytest.raises(ValueError, match='local_reduction'):
         build(MosaicKD, teacher_ckpt, discriminator=disc, local_reduction='max')
+
+
+def test_channels_last_changes_the_memory_format_not_the_outputs(teacher_ckpt):
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    plain, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1)
+    fast, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1,
+                       channels_last=True)
+    fast.student.load_state_dict(plain.student.state_dict())
+    for net in ('teacher', 'student', 'generator', 'discriminator'):
+        weights = [p for p in getattr(fast, net).parameters() if p.dim() == 4]
+        assert weights and all(p.is_contiguous(memory_format=torch.channels_last)
+                               for p in weights), net
+    x = torch.randn(2, 3, *SIZE)
+    plain.eval(), fast.eval()
+    with torch.no_grad():
+        assert torch.allclose(plain.student(x), fast.student(x), atol=1e-5)
+
+
+def test_without_replay_the_student_step_is_the_references(teacher_ckpt):
+    """Pool off: the student trains on exactly G(z) for fresh z, as DFAD's reference does."""
+    model, optim, _ = build(DFAD, teacher_ckpt, student_steps=2)
+    model.train()
+    assert model.replay_pool is None
+    reference = copy.deepcopy(model)  # the same players before the step
+    torch.manual_seed(7)
+    logged = model.student_step(optim)['student.loss_kd']
+    torch.manual_seed(7)
+    with torch.no_grad():
+        x = reference.generator(reference.generator.sample_latent(2))
+        expected = reference.kd_loss(reference.student(x), reference.teacher(x))
+    assert torch.allclose(logged, expected)
+
+
+def test_with_replay_the_student_replays_and_the_pool_fills(teacher_ckpt):
+    model, optim, _ = build(DFAD, teacher_ckpt, student_steps=2, replay=dict(size=5, batch=3))
+    model.train()
+    seen = []
+    forward = model.student.forward
+
+    def spy(x):
+        seen.append(x.shape[0])
+        return forward(x)
+    model.student.forward = spy
+    for _ in range(4):
+        model.student_step(optim)
+    assert seen == [2, 2 + 3, 2 + 3, 2 + 3]  # fresh only, then fresh + 3 replayed
+    assert len(model.replay_pool) == 5 and int(model.replay_pool.pushed) == 8
+    assert 'replay_pool.images' in model.state_dict()
+
+
+def test_replay_config_errors_name_the_key(teacher_ckpt):
+    with pytest.raises(ValueError, match='model.replay'):
+        build(DFAD, teacher_ckpt, replay=dict(size=4, batch=0))
+    with pytest.raises(ValueError, match='model.replay'):
+        build(DFAD, teacher_ckpt, replay=dict(size=4, batch=2, sise=3))

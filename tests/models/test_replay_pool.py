@@ -1,14 +1,8 @@
-"""ReplayPool, and the generative base with and without it."""
+"""ReplayPool: bounded, refresh policies, dtype, state dict (its use: tests/algorithms)."""
 import pytest
 import torch
 
-from densekd.algorithms import DFAD
-from densekd.engine import SubmoduleOptimConstructor
-from densekd.models import ReplayPool, build_segmentor
-
-TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
-            decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
-SIZE = (32, 32)
+from densekd.models import ReplayPool
 
 
 def images(values):
@@ -63,59 +57,3 @@ def test_bad_arguments_are_clear_errors():
     pool.push(torch.zeros(1, 3, 4, 4))
     with pytest.raises(ValueError, match='shape'):
         pool.push(torch.zeros(1, 3, 5, 5))
-
-
-@pytest.fixture(scope='module')
-def teacher_ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save(build_segmentor(**TINY).state_dict(), path)
-    return str(path)
-
-
-def build_dfad(teacher_ckpt, **kwargs):
-    torch.manual_seed(1)
-    model = DFAD(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
-                 generator=dict(type='DCGANGenerator', nz=8, ngf=8, img_size=SIZE),
-                 batch_size=2, student_steps=2, **kwargs)
-    optim = SubmoduleOptimConstructor(
-        {n: dict(optimizer=dict(type='Adam', lr=1e-3)) for n in ('student', 'generator')})(model)
-    return model.train(), optim
-
-
-def test_without_pool_the_student_step_is_the_references(teacher_ckpt):
-    """Pool off: the student trains on exactly G(z) for fresh z, as DFAD's reference does."""
-    model, optim = build_dfad(teacher_ckpt)
-    assert model.replay_pool is None
-    reference, _ = build_dfad(teacher_ckpt)  # same weights
-    torch.manual_seed(7)
-    logged = model.student_step(optim)['student.loss_kd']
-    torch.manual_seed(7)
-    with torch.no_grad():
-        z = reference.generator.sample_latent(2)
-        x = reference.generator(z)
-        expected = reference.kd_loss(reference.student(x), reference.teacher(x))
-    assert torch.allclose(logged, expected)
-
-
-def test_with_pool_the_student_replays_and_the_pool_fills(teacher_ckpt):
-    model, optim = build_dfad(teacher_ckpt, replay=dict(size=5, batch=3))
-    seen = []
-    forward = model.student.forward
-
-    def spy(x):
-        seen.append(x.shape[0])
-        return forward(x)
-    model.student.forward = spy
-    for _ in range(4):
-        model.student_step(optim)
-    assert seen == [2, 2 + 3, 2 + 3, 2 + 3]  # fresh only, then fresh + 3 replayed
-    assert len(model.replay_pool) == 5 and int(model.replay_pool.pushed) == 8
-    assert 'replay_pool.images' in model.state_dict()
-
-
-def test_replay_config_errors_name_the_key(teacher_ckpt):
-    with pytest.raises(ValueError, match='model.replay'):
-        build_dfad(teacher_ckpt, replay=dict(size=4, batch=0))
-    with pytest.raises(ValueError, match='model.replay'):
-        build_dfad(teacher_ckpt, replay=dict(size=4, batch=2, sise=3))
