@@ -2,9 +2,10 @@
 # mosaics whose 22-px patches must fool a patch discriminator trained on photo crops, while
 # the teacher reads them as confident rooms. Per iteration 1 D, 1 G and student_steps S steps;
 # the OOD batch is split into 1 + student_steps chunks (D's real images, then one per S step).
-# Two departures from the reference, both measured on the 2-core CPU (README, issue note):
-# position channels in the generator (coords) and a small teacher BatchNorm-statistics term
-# (bn_weight); with 120-600 s budgets neither closes the gap to KD-ORI.
+# Two departures from the reference, both measured on the 2-core CPU (README,
+# docs/mosaickd_cpu_trials.md): position channels in the generator (coords) and a small
+# teacher BatchNorm-statistics term (bn_weight); with 120-600 s budgets neither closes the
+# gap to KD-ORI.
 _base_ = ['../_base_/datasets/synthrooms.py', '../_base_/datasets/bundled_photos.py',
           '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/adversarial_cpu.py']

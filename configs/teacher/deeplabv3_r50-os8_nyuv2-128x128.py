@@ -1,4 +1,5 @@
-# Paper-protocol NYUv2 teacher (DFAD train_teacher_seg.py, reference/methods.md §2.5):
+# Paper-protocol NYUv2 teacher (train_teacher_seg.py of
+# github.com/VainF/Data-Free-Adversarial-Distillation):
 # DeepLabV3-ResNet50, output stride 8, focal loss gamma 2, SGD lr 0.05, batch 16,
 # 200 epochs of 795 images (~10k iterations), LR x0.1 at half. Needs a GPU and NYUv2.
 # ImageNet weights: pass --cfg-options model.segmentor.encoder_weights=imagenet with network.

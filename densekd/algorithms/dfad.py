@@ -1,6 +1,7 @@
 """DFAD: data-free adversarial distillation (Fang et al., arXiv 1912.11006).
 
-Per iteration (reference/methods.md §2.1): ``student_steps`` student updates minimising the L1
+Per iteration (as the reference code, github.com/VainF/Data-Free-Adversarial-Distillation):
+``student_steps`` student updates minimising the L1
 logit discrepancy on G(z), then one generator update maximising it with
 ``L_G = -log(1 + mean|S(G(z)) - T(G(z))|)``. No real images are used.
 """

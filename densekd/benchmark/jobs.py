@@ -68,29 +68,26 @@ class Job:
         return cmd
 
     def summary(self) -> dict:
-        path = osp.join(self.work_dir, SUMMARY)
-        try:
-            with open(path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return {}
-
-    def is_finished(self) -> bool:
-        try:
-            with open(osp.join(self.work_dir, JOB_FILE)) as f:
-                record = json.load(f)
-        except (OSError, ValueError):
-            return False
-        return (record.get('key') == self.key and record.get('status') == 'done'
-                and bool(self.summary().get('finished')))
+        """The run's ``run_summary.json`` (empty while it has none)."""
+        return _read_json(osp.join(self.work_dir, SUMMARY))
 
     def record(self) -> dict:
         """What ``job.json`` keeps about a finished run (reused when cached)."""
-        try:
-            with open(osp.join(self.work_dir, JOB_FILE)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return {}
+        return _read_json(osp.join(self.work_dir, JOB_FILE))
+
+    def is_finished(self) -> bool:
+        record = self.record()
+        return (record.get('key') == self.key and record.get('status') == 'done'
+                and bool(self.summary().get('finished')))
+
+
+def _read_json(path: str) -> dict:
+    """A JSON file's content; empty when it is missing or half-written."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def _format(value) -> str:

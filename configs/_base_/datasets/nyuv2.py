@@ -1,4 +1,5 @@
-# NYUv2-13, paper protocol of the DFAD / MosaicKD line (reference/methods.md §7.4):
+# NYUv2-13, paper protocol of the DFAD / MosaicKD line (DFAD, arXiv 1912.11006;
+# MosaicKD, arXiv 2110.15094):
 # train = resize short side 256 -> random 128x128 crop -> flip; test = full image at 256x341.
 # Layout: <data_root>/image/{train,test}/*.png, seg13/{train,test}/*.png (datasets/README.md).
 data_root = 'data/NYUv2'  # also looked up under $DENSEKD_DATA

@@ -1,5 +1,6 @@
 _base_ = ['../default_runtime.py']
-# DFAD NYUv2 student schedule (reference/methods.md §2.2): SGD 0.1, momentum 0.9, wd 5e-5,
+# DFAD NYUv2 student schedule (DFAD_nyu_deeplab.py in
+# github.com/VainF/Data-Free-Adversarial-Distillation): SGD 0.1, momentum 0.9, wd 5e-5,
 # 300 "epochs" x 50 iterations, LR x0.3 every 100 epochs, evaluation every 50 iterations.
 max_iters = 15000
 optim_wrapper = dict(constructor='SubmoduleOptimConstructor',
