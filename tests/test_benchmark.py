@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 ROW_FIELDS = {'method', 'config', 'teacher', 'data', 'budget_s', 'budget_steps', 'steps',
               'generator_steps', 'seeds', 'miou_per_seed', 'miou_mean', 'miou_std',
               'per_class_iou', 'pct_teacher', 'gap_closed', 'steps_per_s', 'peak_rss_mb',
-              'wall_s', 'train_s', 'curve', 'status', 'failed_seeds', 'errors'}
+              'wall_s', 'train_s', 'curve', 'status', 'failed_seeds', 'errors',
+              'budget_student_steps', 'baseline'}
 
 
 @pytest.fixture(scope='module')
@@ -126,6 +127,9 @@ def test_shipped_suites_load():
         suite = load_suite(osp.join(ROOT, 'configs', 'benchmarks', f'{name}.py'))
         assert suite.budget_s and {'KD-ORI', 'blind KD', 'MosaicKD'} <= {
             m.name for m in suite.methods}
+    tier = load_suite(osp.join(ROOT, 'configs', 'benchmarks', 'synthrooms_48x64.py'))
+    assert {m.name: m.baseline for m in tier.methods if m.baseline} == {
+        'MosaicKD (related)': 'KD-REL', 'MosaicKD (unrelated)': 'blind KD'}
 
 
 def test_a_given_teacher_is_keyed_by_its_content(tmp_path):
@@ -138,3 +142,43 @@ def test_a_given_teacher_is_keyed_by_its_content(tmp_path):
     assert given_teacher(str(path)).key != job.key  # other weights, other cached rows
     with pytest.raises(FileNotFoundError, match='--teacher'):
         given_teacher(str(tmp_path / 'missing.pth'))
+
+
+def _row(name, mean, std, baseline=None):
+    return dict(method=name, miou_mean=mean, miou_std=std, baseline=baseline, gap_closed=None)
+
+
+def test_a_row_is_measured_against_its_own_baseline():
+    from densekd.benchmark.table import add_baseline_margins, add_gap_closed
+    rows = [_row('KD-ORI', 30.0, 1.0), _row('blind KD', 10.0, 0.5), _row('KD-REL', 20.0, 1.0),
+            _row('M-unrel', 11.0, 0.2, 'blind KD'), _row('M-rel', 25.0, 1.5, 'KD-REL')]
+    add_gap_closed(rows, 'blind KD', 'KD-ORI')
+    add_baseline_margins(rows, 'KD-ORI')
+    by = {r['method']: r for r in rows}
+    # +1.0 over blind KD is within 0.2 + 0.5? no: 1.0 > 0.7, so it beats it, closing 5%.
+    assert by['M-unrel']['margin'] == 1.0 and by['M-unrel']['beats_baseline']
+    assert by['M-unrel']['gap_closed'] == 5.0
+    # Measured from KD-REL, not from blind KD: (25 - 20) / (30 - 20).
+    assert by['M-rel']['gap_closed'] == 50.0 and by['M-rel']['margin_spread'] == 2.5
+    assert by['KD-REL']['gap_closed'] == 50.0 and 'margin' not in by['KD-REL']
+    rows[3]['miou_mean'] = 10.6  # +0.6 < 0.7 combined std: not a win
+    add_baseline_margins(rows, 'KD-ORI')
+    assert not rows[3]['beats_baseline']
+
+
+def test_student_step_budget_converts_per_method(tmp_path):
+    from densekd.benchmark.harness import iterations_for
+    dfad = 'configs/dfad/dfad_dlv3p-r10t_dlv3p-mbv3s050_synthrooms-48x64.py'
+    kd = 'configs/kd/kd-ori_dlv3p-r10t_dlv3p-mbv3s050_synthrooms-48x64.py'
+    assert iterations_for(dfad, 1000) == 200  # 5 student steps per DFAD iteration
+    assert iterations_for(dfad, 1001) == 201  # never fewer student steps than asked
+    assert iterations_for(kd, 1000) == 1000
+
+
+def test_a_baseline_must_be_a_row(tmp_path):
+    bad = tmp_path / 'bad.py'
+    kd = 'configs/kd/kd-ori_dlv3p-r10t_dlv3p-mbv3s050_synthrooms-48x64.py'
+    bad.write_text(f"teacher = dict(name='t', config={kd!r})\n"
+                   f"methods = [dict(name='a', config={kd!r}, baseline='nope')]\nsteps = 1\n")
+    with pytest.raises(ValueError, match="baseline='nope'"):
+        load_suite(str(bad))

@@ -49,3 +49,24 @@ def test_config_parses_and_types_are_registered(path):
 def test_every_method_has_configs():
     names = {osp.basename(osp.dirname(p)) for p in CONFIGS}
     assert {'teacher', 'kd', 'dfad', 'dafl', 'mosaickd'} <= names
+
+
+def test_48x64_tier_configs_agree_on_sizes_and_models():
+    """Every tier config tests, trains and generates at 48x64 with the tier's teacher."""
+    tier = [p for p in CONFIGS if '48x64' in osp.basename(p)]
+    assert len(tier) == 8
+    teacher = Config.fromfile(
+        osp.join(ROOT, 'configs/teacher/deeplabv3plus_r10t_synthrooms-48x64.py')).model.segmentor
+    for path in tier:
+        cfg = Config.fromfile(path)
+        test = cfg.test_dataloader.dataset
+        assert (test.height, test.width, test.data_root) == (48, 64, 'data/synthrooms_48x64'), path
+        train = cfg.train_dataloader.dataset
+        crops = [t['size'] for t in train.get('pipeline', []) if t['type'] == 'RandomResizedCrop']
+        assert tuple(train.get('crop_size', (48, 64))) == (48, 64) and crops in ([], [(48, 64)])
+        if 'teacher' in cfg.model:
+            distilled = {k: v for k, v in cfg.model.teacher.items() if k != 'checkpoint'}
+            assert distilled == teacher.to_dict(), path
+            assert cfg.model.student.encoder_name == 'tu-mobilenetv3_small_050', path
+        if 'generator' in cfg.model:
+            assert tuple(cfg.model.generator.img_size) == (48, 64), path

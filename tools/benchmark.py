@@ -12,6 +12,7 @@ Examples::
     python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py       # make bench
     python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --budget 120 --seeds 2
     python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --steps 400
+    python tools/benchmark.py configs/benchmarks/synthrooms_48x64.py --student-steps 1500
     python tools/benchmark.py --speed configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py
 """
 import argparse
@@ -37,6 +38,8 @@ def parse_args(argv=None):
                         'wall-clock: what a user gets in N seconds)')
     budget.add_argument('--steps', type=int, help='iterations per run (reproducible across '
                         'machines)')
+    budget.add_argument('--student-steps', type=int, help='student updates per run, whatever '
+                        'an iteration of each method costs (the papers\' framing)')
     parser.add_argument('--seeds', type=int, help='runs per row (default: the suite\'s)')
     parser.add_argument('--only', nargs='+', metavar='METHOD', help='run these methods only')
     parser.add_argument('--rerun', action='store_true', help='ignore cached finished runs')
@@ -80,7 +83,7 @@ def main(argv=None):
                         seeds=args.seeds, rerun=args.rerun, parallel=args.parallel,
                         threads=args.threads, only=args.only, cache_dir=args.cache_dir,
                         teacher_checkpoint=args.teacher,
-                        command=format_command(argv))
+                        command=format_command(argv), student_steps=args.student_steps)
     with open(osp.join(out, results['files']['md'])) as f:
         print('\n' + f.read())
     print(f'results in {out}/ ({", ".join(results["files"].values())}); '

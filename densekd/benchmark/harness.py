@@ -6,6 +6,7 @@ table), ``miou.png`` (bars with error bars), ``curves.png`` (mIoU against steps 
 """
 from __future__ import annotations
 
+import math
 import os
 import os.path as osp
 import platform
@@ -22,7 +23,8 @@ from densekd.engine.run_summary_hook import write_json_atomic
 from . import plots
 from .jobs import Job, run_jobs
 from .suite import ROOT, Suite, code_version, config_key, slug
-from .table import add_gap_closed, describe_data, final_metrics, markdown, method_row
+from .table import (add_baseline_margins, add_gap_closed, describe_data, final_metrics, markdown,
+                    method_row)
 
 #: A step cap large enough that a time budget, not the cap, ends a run.
 TIME_BUDGET_CAP = 10 ** 7
@@ -65,9 +67,27 @@ def export_teacher(job: Job) -> List[str]:
             '--prefix', 'segmentor.']
 
 
+def iterations_for(config: str, student_steps: int) -> int:
+    """The iterations that give ``config`` at least ``student_steps`` student updates.
+
+    An iteration of a generator regime takes ``model.student_steps`` student steps (KD: one).
+    """
+    per_iter = Config.fromfile(osp.join(ROOT, config)).model.get('student_steps', 1)
+    if per_iter < 1:
+        raise ValueError(f'{config}: model.student_steps={per_iter}; a student-step budget '
+                         f'needs at least one student step per iteration')
+    return math.ceil(student_steps / per_iter)
+
+
 def method_jobs(suite: Suite, out: str, teacher: Job, code: str, budget_s: Optional[float],
-                steps: Optional[int], seeds: int, only: Optional[List[str]] = None) -> List[Job]:
-    """One job per method and seed, with the suite's budget as command-line overrides."""
+                steps: Optional[int], seeds: int, only: Optional[List[str]] = None,
+                student_steps: Optional[int] = None) -> List[Job]:
+    """One job per method and seed, with the suite's budget as command-line overrides.
+
+    The budget is ``budget_s`` seconds (capped at ``steps`` iterations when both are given),
+    ``steps`` iterations, or ``student_steps`` student updates (iterations per method from
+    its ``model.student_steps``).
+    """
     jobs = []
     for seed in range(seeds):
         for method in suite.methods:
@@ -79,7 +99,8 @@ def method_jobs(suite: Suite, out: str, teacher: Job, code: str, budget_s: Optio
                 options.update({'train_cfg.budget_s': budget_s,
                                 'train_cfg.max_iters': steps or TIME_BUDGET_CAP})
             else:
-                options.update({'train_cfg.budget_s': None, 'train_cfg.max_iters': steps})
+                iters = steps or iterations_for(method.config, student_steps)
+                options.update({'train_cfg.budget_s': None, 'train_cfg.max_iters': iters})
             key = config_key(method.config, dict(options, **{'teacher.key': teacher.key}), code)
             jobs.append(Job(name=method.name, seed=seed, config=method.config,
                             work_dir=osp.join(out, 'runs', slug(method.name), f'seed{seed}'),
@@ -91,7 +112,8 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
               steps: Optional[int] = None, seeds: Optional[int] = None, rerun: bool = False,
               parallel: Optional[int] = None, threads: Optional[int] = None,
               only: Optional[List[str]] = None, cache_dir: Optional[str] = None,
-              teacher_checkpoint: Optional[str] = None, command: str = '') -> dict:
+              teacher_checkpoint: Optional[str] = None, command: str = '',
+              student_steps: Optional[int] = None) -> dict:
     """Run ``suite`` and write its results files under ``out``.
 
     Args:
@@ -108,13 +130,15 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         teacher_checkpoint: use these teacher weights instead of training the suite's teacher
             (the teacher row then has no metrics of its own).
         command: the command line, recorded in the results.
+        student_steps: student updates per run (overrides the suite's budget): the papers'
+            framing, equal student steps whatever a method's iteration costs.
 
     Returns:
         The results (also written to ``results.json``).
     """
     t_start = time.time()
-    if budget_s is None and steps is None:
-        budget_s, steps = suite.budget_s, suite.steps
+    if budget_s is None and steps is None and student_steps is None:
+        budget_s, steps, student_steps = suite.budget_s, suite.steps, suite.student_steps
     seeds = seeds or suite.seeds
     threads = threads or suite.threads
     parallel = parallel or suite.parallel or max(1, (os.cpu_count() or 1) // threads)
@@ -129,7 +153,7 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         run_jobs([teacher], parallel=1, threads=max(threads, os.cpu_count() or 1))
     if teacher.status != 'done':
         raise RuntimeError(f'the teacher failed to train; {teacher.error}')
-    jobs = method_jobs(suite, out, teacher, code, budget_s, steps, seeds, only)
+    jobs = method_jobs(suite, out, teacher, code, budget_s, steps, seeds, only, student_steps)
     run_jobs(jobs, parallel=parallel, threads=threads, rerun=rerun)
 
     t_summary = teacher.summary()
@@ -140,7 +164,7 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         code_version=code, created=time.strftime('%Y-%m-%d %H:%M'),
         machine=f'{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, '
                 f'{parallel} runs side by side x {threads} thread(s)',
-        budget=dict(seconds=budget_s, steps=steps), seeds=seeds, lower=suite.lower,
+        budget=dict(seconds=budget_s, steps=steps, student_steps=student_steps), seeds=seeds, lower=suite.lower,
         upper=suite.upper,
         teacher=dict(method=suite.teacher.name, config=suite.teacher.config,
                      checkpoint=repo_relative(teacher.weights), key=teacher.key,
@@ -159,9 +183,11 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         cfg = Config.fromfile(osp.join(ROOT, method.config))
         results['rows'].append(method_row(
             method.name, method.config, mine, method.data or describe_data(cfg),
-            results['teacher']['miou'], budget_s, steps))
+            results['teacher']['miou'], budget_s, steps, student_steps))
         results['rows'][-1]['teacher'] = repo_relative(teacher.weights)
+        results['rows'][-1]['baseline'] = method.baseline
     add_gap_closed(results['rows'], suite.lower, suite.upper)
+    add_baseline_margins(results['rows'], suite.upper)
     results['wall_s'] = round(time.time() - t_start, 1)
     write_outputs(results, out, jobs, teacher)
     return results

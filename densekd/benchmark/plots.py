@@ -43,25 +43,30 @@ def bar_chart(results: dict, path: str) -> str:
 
 
 def curves(results: dict, path: str) -> str:
-    """mIoU against student steps (left) and training seconds (right), mean ± std band."""
+    """mIoU against student steps, generator steps and training seconds, mean ± std band.
+
+    The generator panel shows the rows that train a generator.
+    """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=110, sharey=True)
-    for r in results['rows']:
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), dpi=110, sharey=True)
+    for k, r in enumerate(results['rows']):
         pts = r.get('curve') or []
         if not pts:
             continue
+        color = f'C{k % 10}'
         mean = np.array([p['miou_mean'] for p in pts])
         std = np.array([p['miou_std'] or 0.0 for p in pts])
-        for ax, key in zip(axes, ('steps', 'train_s')):
+        for ax, key in zip(axes, ('steps', 'generator_steps', 'train_s')):
+            if any(p.get(key) is None for p in pts):
+                continue
             xs = np.array([p[key] for p in pts])
-            ax.plot(xs, mean, marker='o', ms=3, label=r['method'])
-            ax.fill_between(xs, mean - std, mean + std, alpha=0.15)
-    axes[0].set_xlabel('student steps')
-    axes[1].set_xlabel('training seconds')
-    axes[0].set_ylabel('test mIoU %')
-    for ax in axes:
+            ax.plot(xs, mean, marker='o', ms=3, label=r['method'], color=color)
+            ax.fill_between(xs, mean - std, mean + std, alpha=0.15, color=color)
+    for ax, label in zip(axes, ('student steps', 'generator steps', 'training seconds')):
+        ax.set_xlabel(label)
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc='lower right')
+    axes[0].set_ylabel('test mIoU %')
+    axes[2].legend(fontsize=7, loc='lower right')
     fig.suptitle(_budget_title(results), fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
@@ -71,7 +76,12 @@ def curves(results: dict, path: str) -> str:
 
 def _budget_title(results: dict) -> str:
     b = results['budget']
-    budget = f'{b["seconds"]:.0f} s per run' if b['seconds'] else f'{b["steps"]} iterations per run'
+    if b['seconds']:
+        budget = f'{b["seconds"]:.0f} s per run'
+    elif b.get('student_steps'):
+        budget = f'{b["student_steps"]} student steps per run'
+    else:
+        budget = f'{b["steps"]} iterations per run'
     return f'{results["suite"]}: {budget}, {results["seeds"]} seeds'
 
 

@@ -6,9 +6,14 @@ A suite is a small mmengine config under ``configs/benchmarks/``::
     methods = [dict(name='KD-ORI', config='configs/kd/....py'), ...]
     budget_s = 300          # equal wall-clock seconds per row (or None)
     steps = None            # or equal iterations per row (train_cfg.max_iters)
+    student_steps = None    # or equal student updates per row (iterations x model.student_steps)
     seeds = 3
     num_evals = 4           # evaluations per run: the learning curve
     lower, upper = 'blind KD', 'KD-ORI'   # "gap closed" = (row - lower) / (upper - lower)
+
+A method may name its own ``baseline`` (another method, e.g. blind KD on the same OOD pool):
+its gap closed is then measured from that row, and the table says whether it beats the
+baseline by more than the two rows' standard deviations combined.
 
 Every row is a config file that ``tools/train.py`` runs alone; the harness only adds the
 command-line overrides it prints (teacher checkpoint, seed, budget), never rewrites a file.
@@ -26,8 +31,8 @@ from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-_DEFAULTS = dict(budget_s=None, steps=None, seeds=3, num_evals=4, lower=None, upper=None,
-                 threads=1, parallel=None, description='')
+_DEFAULTS = dict(budget_s=None, steps=None, student_steps=None, seeds=3, num_evals=4,
+                 lower=None, upper=None, threads=1, parallel=None, description='')
 
 
 def code_version() -> str:
@@ -67,6 +72,7 @@ class Method:
     name: str
     config: str
     data: Optional[str] = None  # overrides the data description derived from the config
+    baseline: Optional[str] = None  # the row its gap closed and its margin are measured from
 
 
 @dataclass
@@ -77,6 +83,7 @@ class Suite:
     methods: List[Method]
     budget_s: Optional[float] = None
     steps: Optional[int] = None
+    student_steps: Optional[int] = None
     seeds: int = 3
     num_evals: int = 4
     lower: Optional[str] = None
@@ -119,7 +126,12 @@ def load_suite(path: str) -> Suite:
         if values[key] is not None and values[key] not in names:
             raise ValueError(f'benchmark suite {path}: {key}={values[key]!r} is not a method '
                              f'name ({names})')
+    for m in methods:
+        if m.baseline is not None and m.baseline not in names:
+            raise ValueError(f'benchmark suite {path}: baseline={m.baseline!r} of {m.name!r} '
+                             f'is not a method name ({names})')
     suite = Suite(path=path, teacher=teacher, methods=methods, **values)
-    if suite.budget_s is None and suite.steps is None:
-        raise ValueError(f'benchmark suite {path}: set budget_s (seconds) or steps')
+    if suite.budget_s is None and suite.steps is None and suite.student_steps is None:
+        raise ValueError(f'benchmark suite {path}: set budget_s (seconds), steps or '
+                         f'student_steps')
     return suite

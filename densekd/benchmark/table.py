@@ -63,7 +63,8 @@ def _describe_dataset(dataset: dict) -> str:
 
 
 def method_row(name: str, config: str, jobs: List[Job], data: str, teacher_miou: Optional[float],
-               budget_s: Optional[float], steps: Optional[int]) -> dict:
+               budget_s: Optional[float], steps: Optional[int],
+               student_steps: Optional[int] = None) -> dict:
     """One table row from the seeds of one method."""
     done = [j for j in jobs if j.status == 'done']
     failed = [j for j in jobs if j.status != 'done']
@@ -83,7 +84,7 @@ def method_row(name: str, config: str, jobs: List[Job], data: str, teacher_miou:
     return dict(
         method=name, config=config, status='done' if done and not failed else
         ('failed' if not done else 'partial'),
-        data=data, budget_s=budget_s, budget_steps=steps,
+        data=data, budget_s=budget_s, budget_steps=steps, budget_student_steps=student_steps,
         seeds=[j.seed for j in done], failed_seeds=[j.seed for j in failed],
         errors=[j.error for j in failed],
         miou_per_seed=[_round(m) for m in mious], miou_mean=_round(mean), miou_std=_round(std),
@@ -102,18 +103,21 @@ def method_row(name: str, config: str, jobs: List[Job], data: str, teacher_miou:
 
 
 def curve(summaries: List[dict]) -> List[dict]:
-    """mIoU against student steps: mean and std over seeds at each evaluation point."""
+    """mIoU against student (and generator) steps: mean and std over seeds per evaluation."""
     points = {}
     for s in summaries:
         for k, e in enumerate(s.get('evals') or []):
             if 'mIoU' in e['metrics']:
                 steps = e['steps'].get('student', e['iter'])
-                points.setdefault(k, []).append((steps, e['train_seconds'], e['metrics']['mIoU']))
+                points.setdefault(k, []).append((steps, e['steps'].get('generator'),
+                                                 e['train_seconds'], e['metrics']['mIoU']))
     out = []
     for k in sorted(points):
-        steps, seconds, mious = zip(*points[k])
+        steps, gen_steps, seconds, mious = zip(*points[k])
         mean, std = _mean_std(list(mious))
         out.append(dict(steps=_round(statistics.fmean(steps), 1),
+                        generator_steps=None if None in gen_steps
+                        else _round(statistics.fmean(gen_steps), 1),
                         train_s=_round(statistics.fmean(seconds), 1),
                         miou_mean=_round(mean), miou_std=_round(std), n=len(mious)))
     return out
@@ -132,22 +136,50 @@ def add_gap_closed(rows: List[dict], lower: Optional[str], upper: Optional[str])
             row['gap_closed'] = _round(100 * (row['miou_mean'] - lo) / (hi - lo), 1)
 
 
+def add_baseline_margins(rows: List[dict], upper: Optional[str]) -> None:
+    """For rows with a ``baseline``: margin over it, whether it is significant, gap closed.
+
+    ``margin = mean - baseline mean``; ``beats_baseline`` when the margin exceeds the two rows'
+    standard deviations combined; ``gap_closed`` is then measured from the baseline row
+    (``100 (row - baseline) / (upper - baseline)``), in place.
+    """
+    by_name = {r['method']: r for r in rows}
+    for row in rows:
+        base = by_name.get(row.get('baseline'))
+        if base is None or row['miou_mean'] is None or base['miou_mean'] is None:
+            continue
+        margin = row['miou_mean'] - base['miou_mean']
+        spread = (row['miou_std'] or 0.0) + (base['miou_std'] or 0.0)
+        row.update(margin=_round(margin), margin_spread=_round(spread),
+                   beats_baseline=bool(margin > spread))
+        top = by_name.get(upper)
+        if top is not None and top['miou_mean'] is not None and top['miou_mean'] != base['miou_mean']:
+            row['gap_closed'] = _round(
+                100 * margin / (top['miou_mean'] - base['miou_mean']), 1)
+
+
 def markdown(results: dict) -> str:
     """The results as a Markdown table, with the command and the budget."""
     budget = results['budget']
-    budget_s = (f'{budget["seconds"]:.0f} s of training per run' if budget['seconds']
-                else f'{budget["steps"]} iterations per run')
+    if budget['seconds']:
+        budget_s = f'{budget["seconds"]:.0f} s of training per run'
+    elif budget.get('student_steps'):
+        budget_s = f'{budget["student_steps"]} student steps per run'
+    else:
+        budget_s = f'{budget["steps"]} iterations per run'
     lines = [f'# {results["suite"]}', '', results.get('description', ''), '',
              f'Budget: {budget_s}; {results["seeds"]} seeds per row, mean ± std (each seed\'s '
              f'value in brackets). Gap closed = (row − {results.get("lower")}) / '
-             f'({results.get("upper")} − {results.get("lower")}).', '',
+             f'({results.get("upper")} − {results.get("lower")}), or from the row\'s own baseline '
+             f'where it names one (vs baseline: margin, and ✓ where it exceeds the two rows\' '
+             f'std combined).', '',
              f'Command: `{results["command"]}`  ', f'Code version {results["code_version"]}, '
              f'{results["created"]}, {results["machine"]}.', '',
-             '| method | data | mIoU % | seeds | % of teacher | gap closed | student steps | '
-             'generator steps | train s | steps/s | peak RSS MB |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+             '| method | data | mIoU % | seeds | % of teacher | gap closed | vs baseline | '
+             'student steps | generator steps | train s | steps/s | peak RSS MB |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     t = results['teacher']
-    lines.append(f'| {t["method"]} | {t["data"]} | {_fmt(t["miou"])} | 1 | 100 | | '
+    lines.append(f'| {t["method"]} | {t["data"]} | {_fmt(t["miou"])} | 1 | 100 | | | '
                  f'{_fmt(t.get("steps"), 0)} | | {_fmt(t.get("train_s"), 0)} | | '
                  f'{_fmt(t.get("peak_rss_mb"), 0)} |')
     for r in results['rows']:
@@ -157,8 +189,12 @@ def markdown(results: dict) -> str:
         if r['failed_seeds']:
             seeds += f'; failed: {r["failed_seeds"]}'
         gap = f'{r["gap_closed"]:.0f}%' if r['gap_closed'] is not None else ''
+        versus = ''
+        if r.get('margin') is not None:
+            versus = (f'{r["margin"]:+.2f} vs {r["baseline"]} (std {r["margin_spread"]:.2f})'
+                      f'{" ✓" if r["beats_baseline"] else ""}')
         lines.append(f'| {r["method"]} | {r["data"]} | {miou} | [{seeds}] | '
-                     f'{_fmt(r["pct_teacher"], 1)} | {gap} | {_fmt(r["steps"], 0)} | '
+                     f'{_fmt(r["pct_teacher"], 1)} | {gap} | {versus} | {_fmt(r["steps"], 0)} | '
                      f'{_fmt(r["generator_steps"], 0)} | {_fmt(r["train_s"], 0)} | '
                      f'{_fmt(r["steps_per_s"], 2)} | {_fmt(r["peak_rss_mb"], 0)} |')
     return '\n'.join(lines) + '\n'
