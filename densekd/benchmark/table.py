@@ -49,6 +49,9 @@ def _describe_dataset(dataset: dict) -> str:
         sources = dataset.get('sources', ('skimage', 'sklearn'))
         files = list(bundled_photo_files(sources))
         return f'{len(files)} bundled photos ({", ".join(sorted({s for s, _ in files}))})'
+    if kind == 'SynthRoomsCollageDataset':
+        return (f'SynthRooms collages, tiles of {dataset.get("num_sources", 200)} renders '
+                f'({dataset.get("data_root")})')
     if kind == 'ImageFolderDataset':
         return f'image folder {dataset.get("data_root")}'
     if kind == 'NYUv2Dataset':
