@@ -23,7 +23,7 @@ class KD(BaseDistiller):
         teacher: teacher segmentor config with ``checkpoint``.
         student: student segmentor config.
         losses: named losses and their taps, see :class:`DistillLossSet`. Default: pixel-wise
-            KL with τ = 1 on logits (CIRKD convention, reference/methods.md §6.1).
+            KL with τ = 1 on logits (the CIRKD convention, github.com/winycg/CIRKD).
         check_input_size: dummy input size used to validate taps at build time (``None``
             skips the check).
         **kwargs: :class:`BaseDistiller` arguments (``data_norm``, ``eval_teacher``, ...).

@@ -1,8 +1,8 @@
 """Generator / discriminator losses of the adversarial data-free and OOD KD methods.
 
 Dense versions of the terms of MosaicKD (Fang et al., NeurIPS 2021), DFAD (Fang et al.,
-arXiv 1912.11006) and DAFL (Chen et al., ICCV 2019), ``reference/methods.md`` §1.2, §1.9, §2.1,
-§2.7. Every term takes logit maps B×C×H×W (any ``B×C×…`` works; a plain B×C classification
+arXiv 1912.11006) and DAFL (Chen et al., ICCV 2019); ``docs/methods.md`` gives their formulas
+and where densekd departs from the reference code. Every term takes logit maps B×C×H×W (any ``B×C×…`` works; a plain B×C classification
 batch is the 1×1 case) and **averages over pixels**, so the value does not depend on the image
 size; with H = W = 1 each term equals the classification formula of the reference code.
 
@@ -59,7 +59,7 @@ def patch_gan_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
     ``L = mean_{b,h,w} BCEWithLogits(D(x)_{b,h,w}, y)`` with ``y = 1`` (real) or ``0`` (fake).
     MosaicKD's code (``kd_mosaic.py``, Eqn. 3) uses ``sum / B``, which grows with the number of
     patches, i.e. with the image size; the mean keeps ``local`` weights resolution-independent
-    (``reference/methods.md`` §1.6, §1.9). D's loss is
+    (``docs/methods.md``, MosaicKD). D's loss is
     ``(patch_gan_loss(D(fake), False) + patch_gan_loss(D(real), True)) / 2``; G's ``L_local`` is
     ``patch_gan_loss(D(G(z)), True)``.
 
@@ -125,7 +125,7 @@ def kl_adversarial_loss(s_logits: torch.Tensor, t_logits: torch.Tensor) -> torch
     temperature 1. The generator minimises it, i.e. seeks images where the student disagrees
     with the teacher. Reference: ``-kldiv(s, t)`` with ``reduction='batchmean'``
     (``kd_mosaic.py``, Eqn. 7); on 4-D maps we divide by B·H·W, not B
-    (``reference/methods.md`` §1.6). Gradients flow into both logit maps (the teacher is frozen
+    (``docs/methods.md``, MosaicKD). Gradients flow into both logit maps (the teacher is frozen
     but its input, the generated image, is not).
 
     Args:
@@ -150,7 +150,7 @@ def dfad_generator_loss(s_logits: torch.Tensor, t_logits: torch.Tensor) -> torch
 
     The mean absolute error is over every element (B·C·H·W), as in DFAD's NYUv2 / CamVid
     scripts (``DFAD_nyu_deeplab.py``); the log damps the gradient once the gap is large
-    (``reference/methods.md`` §2.1). The CIFAR script's plain ``-mean|S - T|`` is
+    (``docs/methods.md``, DFAD). The CIFAR script's plain ``-mean|S - T|`` is
     ``-l1`` of this mean.
 
     Args:

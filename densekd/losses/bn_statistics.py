@@ -1,7 +1,7 @@
 """Feature-statistics prior of a frozen teacher: match its BatchNorm running statistics.
 
 DeepInversion (Yin et al., CVPR 2020) and DFQ-style data-free KD, also the ``bn`` term of
-MosaicKD's own data-free baseline (``kd_datafree.py``, ``reference/methods.md`` §1.3): the
+MosaicKD's own data-free baseline (``kd_datafree.py`` in github.com/zju-vipa/MosaicKD): the
 inputs of every ``BatchNorm2d`` of the teacher, computed on a batch of generated images, should
 have the per-channel mean and variance the layer saw during training (its running statistics).
 For dense maps the batch statistics run over all images **and pixels**, so the value does not

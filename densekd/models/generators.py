@@ -1,6 +1,6 @@
 """Image generators for data-free / OOD distillation (DFAD, DAFL, MosaicKD).
 
-Common contract (``docs/interfaces.md``, ``DESIGN.md``):
+Common contract (``docs/interfaces.md``):
 
 * ``generator.sample_latent(batch_size, device=None, generator=None, image_size=None)`` draws
   the latent code, so callers never need to know its shape;
@@ -206,7 +206,7 @@ class DCGANGenerator(_NormalisedImageGenerator):
     """DCGAN generator: DFAD's ``GeneratorB`` with a sigmoid head.
 
     Layout (Fang et al., "Data-Free Adversarial Distillation", arXiv 1912.11006,
-    ``network/gan.py::GeneratorB``; ``reference/methods.md`` §2.3)::
+    ``network/gan.py::GeneratorB`` in github.com/VainF/Data-Free-Adversarial-Distillation)::
 
         z (B×nz) -> Linear(nz, 8ngf·h/16·w/16) -> reshape (8ngf, h/16, w/16) -> BN
           -> 4 × [ConvTranspose4×4 s2 p1 (no bias) -> BN -> LeakyReLU(0.2)]

@@ -17,7 +17,7 @@ def voc_colormap(n: int = 256) -> np.ndarray:
 
     Returns:
         uint8 array n×3 (RGB). Entry 0 is black; NYUv2 class ``k`` uses entry ``k + 1``
-        (``reference/methods.md`` §7.2), e.g. entry 1 = (128, 0, 0).
+        (the PASCAL VOC colour map that NYUv2-13 tools use), e.g. entry 1 = (128, 0, 0).
     """
     cmap = np.zeros((n, 3), dtype=np.uint8)
     for i in range(n):

@@ -6,7 +6,7 @@ import torch
 from densekd.visualization import (colorize_mask, default_palette, denormalize, draw_legend,
                                    overlay_mask, side_by_side, voc_colormap)
 
-# NYUv2 colours from reference/methods.md §7.2: class k -> VOC cmap[k + 1].
+# NYUv2-13 colours (the PASCAL VOC colour map): class k -> VOC cmap[k + 1].
 NYU_RGB = [(128, 0, 0), (0, 128, 0), (128, 128, 0), (0, 0, 128), (128, 0, 128), (0, 128, 128),
            (128, 128, 128), (64, 0, 0), (192, 0, 0), (64, 128, 0), (192, 128, 0), (64, 0, 128),
            (192, 0, 128)]
