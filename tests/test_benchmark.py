@@ -69,8 +69,8 @@ def test_results_json_has_every_field(first_run, tiny_suite):
     with open(osp.join(tiny_suite['out'], 'results.json')) as f:
         on_disk = json.load(f)
     assert on_disk['rows'] == results['rows']
-    assert on_disk['teacher']['miou'] is not None and on_disk['budget'] == dict(seconds=None,
-                                                                                steps=6)
+    assert on_disk['teacher']['miou'] is not None and on_disk['budget'] == dict(
+        seconds=None, steps=6, student_steps=None)
     rows = {r['method']: r for r in on_disk['rows']}
     for row in rows.values():
         assert ROW_FIELDS <= set(row), ROW_FIELDS - set(row)
