@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from .suite import ROOT
+from .table import budget_text
 
 
 def _pyplot():
@@ -75,14 +76,7 @@ def curves(results: dict, path: str) -> str:
 
 
 def _budget_title(results: dict) -> str:
-    b = results['budget']
-    if b['seconds']:
-        budget = f'{b["seconds"]:.0f} s per run'
-    elif b.get('student_steps'):
-        budget = f'{b["student_steps"]} student steps per run'
-    else:
-        budget = f'{b["steps"]} iterations per run'
-    return f'{results["suite"]}: {budget}, {results["seeds"]} seeds'
+    return f'{results["suite"]}: {budget_text(results["budget"])}, {results["seeds"]} seeds'
 
 
 def sample_grid(teacher_cfg: dict, test_dataset_cfg: dict, students: List[tuple], path: str,

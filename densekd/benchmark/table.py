@@ -161,15 +161,18 @@ def add_baseline_margins(rows: List[dict], upper: Optional[str]) -> None:
                 100 * margin / (top['miou_mean'] - base['miou_mean']), 1)
 
 
+def budget_text(budget: dict) -> str:
+    """A run's budget in words: seconds, student steps or iterations per run."""
+    if budget['seconds']:
+        return f'{budget["seconds"]:.0f} s of training per run'
+    if budget.get('student_steps'):
+        return f'{budget["student_steps"]} student steps per run'
+    return f'{budget["steps"]} iterations per run'
+
+
 def markdown(results: dict) -> str:
     """The results as a Markdown table, with the command and the budget."""
-    budget = results['budget']
-    if budget['seconds']:
-        budget_s = f'{budget["seconds"]:.0f} s of training per run'
-    elif budget.get('student_steps'):
-        budget_s = f'{budget["student_steps"]} student steps per run'
-    else:
-        budget_s = f'{budget["steps"]} iterations per run'
+    budget_s = budget_text(results['budget'])
     lines = [f'# {results["suite"]}', '', results.get('description', ''), '',
              f'Budget: {budget_s}; {results["seeds"]} seeds per row, mean ± std (each seed\'s '
              f'value in brackets). Gap closed = (row − {results.get("lower")}) / '
