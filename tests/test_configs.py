@@ -62,8 +62,13 @@ def test_48x64_tier_configs_agree_on_sizes_and_models():
         test = cfg.test_dataloader.dataset
         assert (test.height, test.width, test.data_root) == (48, 64, 'data/synthrooms_48x64'), path
         train = cfg.train_dataloader.dataset
-        crops = [t['size'] for t in train.get('pipeline', []) if t['type'] == 'RandomResizedCrop']
+        # Fixed-size crops must be 48x64; size-keeping crops keep the 48x64 renders' size.
+        crops = [tuple(t['size']) for t in train.get('pipeline', [])
+                 if t['type'] == 'RandomResizedCrop']
+        keep = [t for t in train.get('pipeline', []) if t['type'] == 'RandomResizedCropKeepSize']
         assert tuple(train.get('crop_size', (48, 64))) == (48, 64) and crops in ([], [(48, 64)])
+        if keep:
+            assert (train.height, train.width) == (48, 64), path
         if 'teacher' in cfg.model:
             distilled = {k: v for k, v in cfg.model.teacher.items() if k != 'checkpoint'}
             assert distilled == teacher.to_dict(), path

@@ -1,6 +1,5 @@
 # DAFL, data-free: 1 generator step (one-hot + activation + information entropy), then KD.
-_base_ = ['../_base_/datasets/synthrooms.py',
-          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+_base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/adversarial_cpu.py']
 model = dict(type='DAFL',
              generator=dict(type='DCGANGenerator', nz=256, ngf=32, img_size=(96, 128)),

@@ -1,6 +1,5 @@
 # DFAD, data-free: 5 student steps (L1 on logits) then 1 generator step (-log(1 + L1)).
-_base_ = ['../_base_/datasets/synthrooms.py',
-          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+_base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/adversarial_cpu.py']
 model = dict(type='DFAD',
              generator=dict(type='DCGANGenerator', nz=256, ngf=32, img_size=(96, 128)),

@@ -1,7 +1,5 @@
 # Blind KD: distil on out-of-domain photo crops only (the bundled photographs).
-_base_ = ['../_base_/datasets/synthrooms.py',
-          '../_base_/datasets/bundled_photos.py',
-          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+_base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/student_cpu.py']
 model = dict(type='KD', losses=dict(kd=dict(type='PixelKDLoss', tau=2.0, loss_weight=1.0)))
 train_dataloader = dict(dataset={{_base_.ood_dataset}})

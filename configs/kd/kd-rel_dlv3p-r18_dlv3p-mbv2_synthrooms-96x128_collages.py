@@ -1,8 +1,6 @@
 # KD-REL: distil on a *related* pool only, collages of SynthRooms tiles (same local patterns, no
 # room layout); DFAD's "KD on related data" row, between blind KD (photos) and KD-ORI.
-_base_ = ['../_base_/datasets/synthrooms.py',
-          '../_base_/datasets/synthrooms_collages.py',
-          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+_base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/student_cpu.py']
 model = dict(type='KD', losses=dict(kd=dict(type='PixelKDLoss', tau=2.0, loss_weight=1.0)))
 train_dataloader = dict(dataset={{_base_.related_dataset}})

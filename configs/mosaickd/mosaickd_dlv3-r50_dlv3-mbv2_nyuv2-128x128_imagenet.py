@@ -5,8 +5,7 @@
 # patch-GAN terms summed over an image's patches, as the reference code does
 # (local_reduction='sum'), so that those weights mean what they mean there;
 # G/D Adam 1e-3 (0.5, 0.999).
-_base_ = ['../_base_/datasets/nyuv2.py', '../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py',
-          '../_base_/schedules/student_nyuv2.py']
+_base_ = ['../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py', '../_base_/schedules/student_nyuv2.py']
 ood_root = 'data/imagenet/train'  # also looked up under $DENSEKD_DATA
 batch_size = 64
 student_steps = 5
@@ -17,10 +16,6 @@ model = dict(type='MosaicKD',
              batch_size=batch_size, student_steps=student_steps,
              local_weight=1.0, align_weight=1.0, adv_weight=1.0, balance_weight=10.0,
              local_reduction='sum', kd_loss=dict(type='PixelKDLoss', tau=1.0))
-_ood_pipeline = [dict(type='SmallestMaxSize', max_size=256),
-                 dict(type='RandomCrop', height=128, width=128),
-                 dict(type='HorizontalFlip', p=0.5),
-                 dict(type='Normalize', mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))]
 train_dataloader = dict(
     batch_size=batch_size * (1 + student_steps),
     dataset=dict(_delete_=True, type='EntropySubsetDataset', num_keep=795 * 4,
@@ -29,10 +24,9 @@ train_dataloader = dict(
                               checkpoint={{_base_.teacher_checkpoint}}),
                  score_pipeline=[dict(type='SmallestMaxSize', max_size=256),
                                  dict(type='CenterCrop', height=256, width=256),
-                                 dict(type='Normalize', mean=(0.5, 0.5, 0.5),
-                                      std=(0.5, 0.5, 0.5))],
+                                 {{_base_.normalize}}],
                  dataset=dict(type='ImageFolderDataset', data_root=ood_root,
-                              pipeline=_ood_pipeline)))
+                              pipeline={{_base_.ood_pipeline}})))
 _step = [dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3, by_epoch=False)]
 _adam = dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))
 optim_wrapper = dict(generator=dict(optimizer=_adam), discriminator=dict(optimizer=_adam))

@@ -6,8 +6,7 @@
 # docs/mosaickd_cpu_trials.md): position channels in the generator (coords) and a small
 # teacher BatchNorm-statistics term (bn_weight); with 120-600 s budgets neither closes the
 # gap to KD-ORI.
-_base_ = ['../_base_/datasets/synthrooms.py', '../_base_/datasets/bundled_photos.py',
-          '../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
+_base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
           '../_base_/schedules/adversarial_cpu.py']
 batch_size = 8
 student_steps = 5

@@ -2,7 +2,7 @@
 # trained like the 96x128 teacher with more iterations (they are 4x cheaper).
 _base_ = ['./deeplabv3plus_r18_synthrooms-96x128.py', '../_base_/tiers/synthrooms_48x64.py']
 model = dict(segmentor={{_base_.tier_teacher_arch}})
-train_dataloader = dict(dataset={{_base_.tier_train_rooms}})
+train_dataloader = dict(dataset={{_base_.tier_rooms}})
 val_dataloader = dict(dataset={{_base_.tier_rooms}})
 test_dataloader = val_dataloader
 max_iters = 1200

@@ -17,6 +17,7 @@ from torch import nn
 
 from densekd.models.segmentors import forward_padded
 from densekd.registry import MODELS
+from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
 
 def build_model(cfg: dict) -> nn.Module:
@@ -137,8 +138,7 @@ class BaseDistiller(BaseSegAlgorithm):
         if t_classes is not None and s_classes is not None and t_classes != s_classes:
             raise ValueError(f'model.student.classes={s_classes} differs from '
                              f'model.teacher.classes={t_classes}')
-        self.data_norm = dict(data_norm or dict(mean=(0.485, 0.456, 0.406),
-                                                std=(0.229, 0.224, 0.225)))
+        self.data_norm = dict(data_norm or dict(mean=IMAGENET_MEAN, std=IMAGENET_STD))
         self.eval_teacher = eval_teacher
         self.channels_last = channels_last
         self.to_memory_format(self.teacher, self.student)

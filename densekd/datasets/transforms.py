@@ -5,7 +5,8 @@ rules live in one place (albumentations 2.0.8 is unmaintained; swapping it later
 this module):
 
 * transforms are given as dicts, ``dict(type='RandomCrop', height=128, width=128)``, and looked up
-  by name in ``albumentations``; ``ToTensorV2`` is appended;
+  by name in densekd's own transforms (:class:`RandomResizedCropKeepSize`), then in
+  ``albumentations``; ``ToTensorV2`` is appended;
 * every transform with a numeric ``fill_mask`` default (``PadIfNeeded``, ``RandomCrop`` with
   ``pad_if_needed``, ``Rotate``, ``Affine``, ...) fills invented label pixels with 255 (= ignore)
   unless the config says otherwise; albumentations' own default (0) would silently label padding
@@ -26,11 +27,11 @@ import torch
 from albumentations.pytorch import ToTensorV2
 from mmengine.logging import print_log
 
-__all__ = ['AlbuPipeline', 'build_pipeline', 'build_transform', 'IMAGENET_MEAN', 'IMAGENET_STD']
+from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
-#: ImageNet statistics in [0, 1] units (albumentations' ``Normalize`` convention).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+__all__ = ['AlbuPipeline', 'build_pipeline', 'build_transform', 'RandomResizedCropKeepSize',
+           'IMAGENET_MEAN', 'IMAGENET_STD']
+
 
 #: Label value for "ignore" used when a transform has to invent mask pixels (padding, rotation).
 IGNORE_INDEX = 255
@@ -42,6 +43,34 @@ _RENAMED_ARGS = {
     'cval': 'fill',
     'cval_mask': 'fill_mask',
 }
+
+
+class RandomResizedCropKeepSize(A.RandomResizedCrop):
+    """``RandomResizedCrop`` whose output size is the input's own size.
+
+    The same random crop as ``RandomResizedCrop(size=(H, W), scale, ratio)`` on an H×W image
+    (the same draws, bit-identical output), without writing the size in the pipeline: one
+    SynthRooms pipeline then serves every render size (96×128, the 48×64 tier).
+
+    Args:
+        scale: range of the crop's area, as a fraction of the image's.
+        ratio: range of the crop's aspect ratio (width / height).
+        p: probability of applying the transform.
+        **kwargs: ``RandomResizedCrop`` arguments other than ``size`` (``interpolation``, ...).
+    """
+
+    def __init__(self, scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (0.75, 4 / 3), p: float = 1.0, **kwargs: Any):
+        super().__init__(size=(1, 1), scale=scale, ratio=ratio, p=p, **kwargs)
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        # The resize target is read from ``self.size`` when the crop is applied.
+        self.size = tuple(params['shape'][:2])
+        return super().get_params_dependent_on_data(params, data)
+
+
+#: Transforms of densekd's own, looked up before albumentations'.
+_OWN_TRANSFORMS = {'RandomResizedCropKeepSize': RandomResizedCropKeepSize}
 
 
 def _init_params(cls: type) -> dict[str, inspect.Parameter] | None:
@@ -77,7 +106,10 @@ def build_transform(cfg: dict[str, Any] | Callable) -> Callable:
         raise ValueError(f'pipeline entry {cfg!r} has no "type" key (an albumentations class name)')
     kwargs = dict(cfg)
     name = kwargs.pop('type')
-    cls = getattr(A, name, None) if isinstance(name, str) else name
+    if isinstance(name, str):
+        cls = _OWN_TRANSFORMS.get(name) or getattr(A, name, None)
+    else:
+        cls = name
     if not isinstance(cls, type):
         raise ValueError(f'pipeline entry type={name!r} is not an albumentations transform '
                          f'(albumentations {A.__version__})')

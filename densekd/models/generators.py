@@ -27,12 +27,10 @@ import torch
 from torch import nn
 
 from densekd.registry import MODELS
+from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
 SizeLike = Union[int, Sequence[int]]
 StatsLike = Union[Sequence[float], torch.Tensor]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _stats_tensor(values: StatsLike, like: torch.Tensor, name: str) -> torch.Tensor:

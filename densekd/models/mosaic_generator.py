@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from densekd.registry import MODELS
+from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
-from .generators import (IMAGENET_MEAN, IMAGENET_STD, SizeLike, StatsLike,
-                         _NormalisedImageGenerator, check_divisible_size, dcgan_init_,
-                         latent_grid, position_grid)
+from .generators import (SizeLike, StatsLike, _NormalisedImageGenerator, check_divisible_size,
+                         dcgan_init_, latent_grid, position_grid)
 
 
 @MODELS.register_module()

@@ -1,10 +1,13 @@
-"""Config loading shared by the tools: merge CLI overrides, resolve the work dir, AMP."""
+"""Config loading shared by the tools: merge CLI overrides, resolve the work dir, check the
+input normalisation, AMP."""
 from __future__ import annotations
 
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
+
+from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD, check_data_norm
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None,
@@ -13,6 +16,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
 
     The work dir is, in order: ``work_dir``, the config's ``work_dir``,
     ``work_dirs/<config file stem>``.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a pipeline's ``Normalize`` disagrees with the model's ``data_norm``
+            (:func:`~densekd.utils.normalization.check_data_norm`).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
@@ -23,6 +31,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+    model = cfg.get('model') or {}
+    is_distiller = 'teacher' in model and 'student' in model  # defaults to ImageNet statistics
+    check_data_norm(cfg, default=dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if is_distiller
+                    else None)
     return cfg
 
 

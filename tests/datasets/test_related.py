@@ -229,8 +229,8 @@ def test_configs(pool):
         assert tuple(norm.std) == tuple(cfg.data_norm.std)
         assert cfg.val_dataloader.dataset.type == 'SynthRoomsDataset'
     norm = [t for t in mos.train_dataloader.dataset.pipeline if t.type == 'Normalize'][0]
-    assert tuple(norm.mean) == tuple(mos.ood_norm.mean)
-    assert tuple(norm.std) == tuple(mos.ood_norm.std)
+    assert tuple(norm.mean) == tuple(mos.data_norm.mean)
+    assert tuple(norm.std) == tuple(mos.data_norm.std)
     assert kd.model.type == 'KD'
     # The MosaicKD config only swaps the train dataset of the photos config.
     assert mos.model == photos.model and mos.optim_wrapper == photos.optim_wrapper

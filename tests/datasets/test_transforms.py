@@ -167,3 +167,25 @@ def test_plain_compose_repeats_stream_in_workers():
     ds = _CropDataset(AlbuPipeline(compose))
     e1 = _epoch(ds)
     assert not torch.equal(e1[0], e1[1])
+
+
+@pytest.mark.parametrize('shape', [(48, 64), (96, 128)])
+def test_random_resized_crop_keep_size_is_the_fixed_size_crop(shape):
+    """Same draws and pixels as RandomResizedCrop(size=the image's size), at any image size."""
+    img = _image(*shape, seed=3)
+    mask = np.random.default_rng(4).integers(0, 13, shape, dtype=np.uint8)
+    args = dict(scale=(0.5, 1.0), ratio=(1.2, 1.45))
+    keep = build_pipeline([dict(type='RandomResizedCropKeepSize', **args)], seed=7)
+    fixed = build_pipeline([dict(type='RandomResizedCrop', size=shape, **args)], seed=7)
+    changed = False
+    for _ in range(6):
+        (xk, yk), (xf, yf) = keep(img, mask), fixed(img, mask)
+        assert xk.shape == (3, *shape) and yk.shape == shape
+        assert torch.equal(xk, xf) and torch.equal(yk, yf)
+        changed |= not torch.equal(xk, torch.from_numpy(img).permute(2, 0, 1).float())
+    assert changed  # it really crops
+
+
+def test_random_resized_crop_keep_size_refuses_a_size():
+    with pytest.raises(ValueError, match='RandomResizedCropKeepSize'):
+        build_pipeline([dict(type='RandomResizedCropKeepSize', size=(8, 8))])

@@ -2,6 +2,8 @@
 # trained by configs/teacher/deeplabv3_r50-os8_nyuv2-128x128.py, student DeepLabV3-MobileNetV2
 # from scratch. Export the teacher with
 #   python tools/export_student.py work_dirs/<teacher run>/iter_10000.pth <teacher_checkpoint> --prefix segmentor.
+# The data (and its normalisation, data_norm) come with the NYUv2 dataset base.
+_base_ = ['../datasets/nyuv2.py']
 teacher_checkpoint = 'work_dirs/teachers/deeplabv3_r50-os8_nyuv2.pth'
 model = dict(
     teacher=dict(type='SmpSegmentor', arch='DeepLabV3', encoder_name='resnet50', classes=13,
@@ -10,4 +12,4 @@ model = dict(
     student=dict(type='SmpSegmentor', arch='DeepLabV3', encoder_name='mobilenet_v2', classes=13,
                  encoder_weights=None, encoder_output_stride=8,
                  decoder_atrous_rates=(12, 24, 36)),
-    data_norm=dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)))
+    data_norm={{_base_.data_norm}})

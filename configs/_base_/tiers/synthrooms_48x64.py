@@ -3,17 +3,10 @@
 # tier"). A tier config inherits its 96x128 method config and this file, and swaps these values
 # in; every name starts with tier_ so that none collides with a key of the method config.
 tier_crop = (48, 64)
-tier_norm = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))  # as synthrooms.py
-# The in-domain splits (train for KD-ORI and the teacher, test for every row).
+# The in-domain splits (train for KD-ORI and the teacher, test for every row) at 48x64. The
+# pipelines and the normalisation are the SynthRooms base's: its crop keeps the render's size.
 tier_rooms = dict(data_root='data/synthrooms_48x64', num_train=800, num_test=200,
-                  height=48, width=64, seed=0)
-tier_train_rooms = dict(
-    tier_rooms,
-    pipeline=[
-        dict(type='RandomResizedCrop', size=tier_crop, scale=(0.5, 1.0), ratio=(1.2, 1.45)),
-        dict(type='HorizontalFlip', p=0.5),
-        dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=0.5),
-        dict(type='Normalize', **tier_norm)])
+                  height=tier_crop[0], width=tier_crop[1], seed=0)
 # The OOD pools at the tier's size: the bundled photos (unrelated) and the collages (related),
 # whose tiles scale with the canvas and whose sources are rendered at 48x64.
 tier_photos = dict(crop_size=tier_crop)
