@@ -63,7 +63,7 @@ def densekd_default_scope():
 @pytest.fixture(scope='session')
 def synthrooms_root(tmp_path_factory):
     """A tiny SynthRooms dataset (64 train / 16 test images, 64x64), generated once."""
-    from densekd.datasets.synthrooms import generate_synthrooms
+    from densekd.synthrooms import generate_synthrooms
     root = str(tmp_path_factory.mktemp('synthrooms'))
     generate_synthrooms(root, **TINY_SYNTHROOMS)
     return root

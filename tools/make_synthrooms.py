@@ -20,34 +20,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
 from densekd.datasets.nyuv2 import NYUV2_CLASSES, NYUV2_PALETTE  # noqa: E402
-from densekd.datasets.synthrooms import generate_synthrooms  # noqa: E402
+from densekd.synthrooms import VOID, generate_synthrooms  # noqa: E402
+from densekd.visualization import colorize_mask, draw_legend  # noqa: E402
 
 
-def colorize(seg: np.ndarray) -> np.ndarray:
-    """Label map -> RGB with the NYUv2 palette (VOC cmap[k + 1]); void and unknown ids black."""
-    lut = np.zeros((256, 3), np.uint8)
-    lut[:len(NYUV2_PALETTE)] = NYUV2_PALETTE
-    return lut[seg]
-
-
-def legend(width: int, scale: float = 0.5) -> np.ndarray:
-    """A band listing every class with its colour swatch (RGB)."""
-    names = list(NYUV2_CLASSES) + ['void']
-    colors = list(NYUV2_PALETTE) + [(0, 0, 0)]
-    cell_w = max(110, int(200 * scale))
-    per_row = max(1, width // cell_w)
-    rows = -(-len(names) // per_row)
-    row_h = int(36 * scale) + 8
-    band = np.full((rows * row_h + 6, width, 3), 255, np.uint8)
-    for i, (name, col) in enumerate(zip(names, colors)):
-        r, c = divmod(i, per_row)
-        x, y = c * cell_w + 6, r * row_h + 4
-        cv2.rectangle(band, (x, y), (x + row_h - 8, y + row_h - 8), tuple(int(v) for v in col), -1)
-        cv2.rectangle(band, (x, y), (x + row_h - 8, y + row_h - 8), (90, 90, 90), 1)
-        cv2.putText(band, f'{i if i < len(NYUV2_CLASSES) else 255} {name}',
-                    (x + row_h - 2, y + row_h - 12), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                    cv2.LINE_AA)
-    return band
+def legend(width: int) -> np.ndarray:
+    """A band listing every class id and name with its colour swatch, and void (RGB)."""
+    names = [f'{i} {name}' for i, name in enumerate(NYUV2_CLASSES)] + [f'{VOID} void']
+    colors = list(NYUV2_PALETTE) + [(0, 0, 0)]  # colorize_mask draws void black
+    return draw_legend(names, colors, width=width)
 
 
 def make_grid(root: str | os.PathLike, out_png: str | os.PathLike, split: str = 'train',
@@ -73,7 +54,7 @@ def make_grid(root: str | os.PathLike, out_png: str | os.PathLike, split: str = 
     for name in names:
         img = cv2.cvtColor(cv2.imread(str(root / 'image' / split / name)), cv2.COLOR_BGR2RGB)
         seg = cv2.imread(str(root / 'seg13' / split / name), cv2.IMREAD_UNCHANGED)
-        tile = np.concatenate([img, colorize(seg)], 0)
+        tile = np.concatenate([img, colorize_mask(seg, NYUV2_PALETTE)], 0)
         tile = cv2.resize(tile, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
         tiles.append(cv2.copyMakeBorder(tile, 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=(255,) * 3))
     while len(tiles) % cols:

@@ -32,10 +32,10 @@ from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
+from densekd.synthrooms import ensure_synthrooms, load_manifest, synthrooms_root
 
 from .nyuv2 import DatasetError, read_image_rgb
 from .ood import _make_pipeline
-from .synthrooms import ensure_synthrooms, load_manifest, synthrooms_root
 
 __all__ = ['CollageTile', 'SynthRoomsCollageDataset']
 
@@ -81,7 +81,7 @@ class SynthRoomsCollageDataset(Dataset):
     """Collages of square tiles cut from SynthRooms renders: the related OOD pool (KD-REL).
 
     At construction, ``num_sources`` SynthRooms images of ``crop_size`` are rendered with
-    ``source_seed`` into ``data_root`` (by :func:`~densekd.datasets.synthrooms.ensure_synthrooms`:
+    ``source_seed`` into ``data_root`` (by :func:`~densekd.synthrooms.ensure_synthrooms`:
     generated once under a file lock, reused afterwards) and loaded into memory. Sources are
     rendered at the collage size so that textures keep their in-domain scale.
 

@@ -11,8 +11,8 @@ from mmengine.config import Config
 from densekd.datasets.nyuv2 import DatasetError, read_image_rgb
 from densekd.datasets.ood import ImageFolderDataset
 from densekd.datasets.related import SynthRoomsCollageDataset
-from densekd.datasets.synthrooms import CEILING, FLOOR, load_manifest
 from densekd.registry import DATASETS
+from densekd.synthrooms import CEILING, FLOOR, load_manifest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 H, W = 64, 64

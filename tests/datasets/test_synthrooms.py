@@ -11,6 +11,7 @@ import torch
 from densekd.datasets import synthrooms as sr
 from densekd.datasets.nyuv2 import NYUV2_CLASSES
 from densekd.registry import DATASETS
+from densekd.synthrooms import writer
 
 H, W = 48, 64
 SMALL = dict(num_train=5, num_test=3, height=H, width=W, seed=0)
@@ -112,16 +113,16 @@ def test_resume_after_interruption_and_manifest_last(tmp_path, monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sr, 'render_synthroom', flaky)
+    monkeypatch.setattr(writer, 'render_synthroom', flaky)
     with pytest.raises(RuntimeError):
         sr.generate_synthrooms(out, **SMALL)
     # Interrupted: no manifest, a partial marker, only complete files, no temporaries.
     assert not (out / sr.MANIFEST_NAME).exists() and (out / sr._PARTIAL_NAME).exists()
     assert len(os.listdir(out / 'image' / 'train')) == 4
     assert not any(n.endswith('.tmp') for n in os.listdir(out / 'seg13' / 'train'))
-    monkeypatch.setattr(sr, 'render_synthroom', real)
+    monkeypatch.setattr(writer, 'render_synthroom', real)
     resumed = []
-    monkeypatch.setattr(sr, 'render_synthroom',
+    monkeypatch.setattr(writer, 'render_synthroom',
                         lambda *a, **k: resumed.append(a) or real(*a, **k))
     sr.generate_synthrooms(out, **SMALL)
     assert len(resumed) == 4  # 1 train + 3 test rendered, the 4 finished ones kept
@@ -148,7 +149,7 @@ def test_dataset_autogenerates_and_regenerates(tmp_path, monkeypatch):
     assert len(DATASETS.build(dict(cfg, split='test'))) == 3
 
     # Same parameters: the data are reused, nothing is rendered.
-    monkeypatch.setattr(sr, 'render_synthroom', lambda *a, **k: pytest.fail('re-rendered'))
+    monkeypatch.setattr(writer, 'render_synthroom', lambda *a, **k: pytest.fail('re-rendered'))
     assert len(DATASETS.build(cfg)) == 5
     monkeypatch.undo()
     # Other parameters: regenerated in place, stale files removed.
