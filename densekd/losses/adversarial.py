@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .utils import WeightedLoss
+from .utils import WeightedLoss, pixel_entropy
 
 
 def _check_logits(x: torch.Tensor, name: str) -> None:
@@ -36,12 +36,6 @@ def _check_pair(s_logits: torch.Tensor, t_logits: torch.Tensor) -> None:
         raise ValueError(f'student and teacher logits must have the same shape, got '
                          f'{tuple(s_logits.shape)} and {tuple(t_logits.shape)} (resize the '
                          f'student logits to the teacher size first)')
-
-
-def _pixel_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Per-pixel entropy ``-Σ_c p log p`` (nats), shape B×H×W."""
-    log_p = F.log_softmax(logits, dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1)
 
 
 def _mean_class_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -92,7 +86,7 @@ def teacher_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
         Scalar loss in nats, in ``[0, log C]``.
     """
     _check_logits(t_logits, 't_logits')
-    return _pixel_entropy(t_logits).mean()
+    return pixel_entropy(t_logits).mean()
 
 
 def class_balance_loss(t_logits: torch.Tensor, base: float = 2.0) -> torch.Tensor:
