@@ -8,3 +8,4 @@ from .utils import pixel_entropy  # noqa: F401
 from .adversarial import (ActivationLoss, ClassBalanceLoss, DFADGeneratorLoss,  # noqa: F401,E402
                           InformationEntropyLoss, KLAdversarialLoss, OnehotLoss, PatchGANLoss,
                           TeacherEntropyLoss)
+from .bn_statistics import BNStatisticsLoss  # noqa: F401,E402
