@@ -4,7 +4,8 @@
 _base_ = ['../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py', '../_base_/schedules/student_nyuv2.py']
 model = dict(type='DFAD',
              generator=dict(type='DCGANGenerator', nz=256, ngf=64, img_size=(128, 128)),
-             batch_size=64, student_steps=5, adv_weight=1.0)
+             batch_size=64, student_steps=5,
+             generator_losses=dict(adv=dict(type='DFADGeneratorLoss', loss_weight=1.0)))
 _step = [dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3, by_epoch=False)]
 optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)))
 param_scheduler = dict(student=_step, generator=_step)

@@ -2,8 +2,8 @@
 # pool is restricted to the 795 x 4 images the teacher finds least in-domain (highest mean
 # pixel entropy, as the MosaicKD code selects its OOD subset), cached per teacher and data under
 # cache_dir. Weights: the MosaicKD README's (adv 1, align 1, local 1, balance 10) with the
-# patch-GAN terms summed over an image's patches, as the reference code does
-# (local_reduction='sum'), so that those weights mean what they mean there;
+# patch-GAN terms (G's local and D's loss) summed over an image's patches, as the reference
+# code does (reduction='sum'), so that those weights mean what they mean there;
 # G/D Adam 1e-3 (0.5, 0.999).
 _base_ = ['../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py', '../_base_/schedules/student_nyuv2.py']
 ood_root = 'data/imagenet/train'  # also looked up under $DENSEKD_DATA
@@ -14,8 +14,13 @@ model = dict(type='MosaicKD',
                             img_size=(128, 128)),
              discriminator=dict(type='PatchDiscriminator', ndf=128, patch_size=22),
              batch_size=batch_size, student_steps=student_steps,
-             local_weight=1.0, align_weight=1.0, adv_weight=1.0, balance_weight=10.0,
-             local_reduction='sum', kd_loss=dict(type='PixelKDLoss', tau=1.0))
+             generator_losses=dict(
+                 local=dict(type='PatchGANLoss', loss_weight=1.0, reduction='sum'),
+                 align=dict(type='TeacherEntropyLoss', loss_weight=1.0),
+                 adv=dict(type='KLAdversarialLoss', loss_weight=1.0),
+                 balance=dict(type='ClassBalanceLoss', loss_weight=10.0)),
+             discriminator_loss=dict(type='PatchGANLoss', loss_weight=1.0, reduction='sum'),
+             kd_loss=dict(type='PixelKDLoss', tau=1.0))
 train_dataloader = dict(
     batch_size=batch_size * (1 + student_steps),
     dataset=dict(_delete_=True, type='EntropySubsetDataset', num_keep=795 * 4,

@@ -159,8 +159,3 @@ class BaseDistiller(BaseSegAlgorithm):
         super().train(mode)
         self.teacher.eval()
         return self
-
-    @torch.no_grad()
-    def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Teacher logits at input resolution, without gradients."""
-        return self.teacher(inputs)

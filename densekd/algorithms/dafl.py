@@ -14,8 +14,6 @@ from typing import Dict, Tuple
 
 import torch
 
-from densekd.losses.adversarial import activation_loss, information_entropy_loss, onehot_loss
-from densekd.models.recorders import RecorderManager
 from densekd.registry import MODELS
 
 from .base import select_wrapper
@@ -26,42 +24,44 @@ from .generative import BaseGenerativeDistiller
 class DAFL(BaseGenerativeDistiller):
     """Data-free learning with one-hot, activation and information-entropy generator losses.
 
+    The generator losses (``generator_losses``, see :class:`GeneratorLossSet`) default to the
+    official terms and weights (mmrazor's DAFL config: 0.05, 0.01, 5)::
+
+        generator_losses=dict(
+            onehot=dict(type='OnehotLoss', loss_weight=1.0),        # per-pixel pseudo-label CE
+            activation=dict(type='ActivationLoss', loss_weight=0.1,
+                            teacher='decoder'),                     # smp decoder features
+            ie=dict(type='InformationEntropyLoss', loss_weight=5.0))
+
+    ``teacher`` is the module whose output feeds the activation loss (smp's ``decoder``: the
+    features before the classifier).
+
     Args:
-        onehot_weight: weight of the per-pixel one-hot (pseudo-label CE) loss (official: 1;
-            mmrazor's DAFL config: 0.05).
-        activation_weight: weight of the activation loss on ``feature_source`` (official: 0.1;
-            mmrazor: 0.01).
-        ie_weight: weight of the information-entropy loss (5 in both).
         shared_batch: the first student update reuses the generator step's images and teacher
             logits (detached), as the official loop does, saving a generator and a teacher
             forward per iteration; False draws fresh images for every student update (mmrazor).
-        feature_source: teacher module path whose output feeds the activation loss
-            (smp ``decoder`` by default, the features before the classifier).
         **kwargs: :class:`BaseGenerativeDistiller` arguments.
     """
 
-    def __init__(self, onehot_weight: float = 1.0, activation_weight: float = 0.1,
-                 ie_weight: float = 5.0, feature_source: str = 'decoder',
-                 shared_batch: bool = True, **kwargs):
+    default_generator_losses = dict(
+        onehot=dict(type='OnehotLoss', loss_weight=1.0),
+        activation=dict(type='ActivationLoss', loss_weight=0.1, teacher='decoder'),
+        ie=dict(type='InformationEntropyLoss', loss_weight=5.0))
+    generator_inputs = ('t_logits',)
+
+    def __init__(self, shared_batch: bool = True, **kwargs):
         kwargs.setdefault('student_steps', 1)
         super().__init__(**kwargs)
-        self.weights = dict(onehot=onehot_weight, activation=activation_weight, ie=ie_weight)
         self.shared_batch = shared_batch
-        self.teacher_features = RecorderManager({'features': feature_source})
-        self.teacher_features.initialize(self.teacher)
 
     def generator_step(self, optim_wrapper) -> Tuple[Dict[str, torch.Tensor], torch.Tensor,
                                                       torch.Tensor]:
         """The generator update; returns its log, and its images and teacher logits detached."""
         with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator):
             images = self.sample_images()
-            with self.teacher_features:
+            with self.generator_losses.record_teacher():
                 t_logits = self.teacher(images)
-            features = self.teacher_features.get('features')
-            losses = dict(
-                loss_onehot=self.weights['onehot'] * onehot_loss(t_logits),
-                loss_activation=self.weights['activation'] * activation_loss(features),
-                loss_ie=self.weights['ie'] * information_entropy_loss(t_logits))
+            losses = self.generator_losses(t_logits=t_logits)
         log_vars = self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
         return log_vars, images.detach(), t_logits.detach()
 

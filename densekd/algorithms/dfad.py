@@ -11,7 +11,6 @@ from typing import Dict
 
 import torch
 
-from densekd.losses.adversarial import dfad_generator_loss
 from densekd.registry import MODELS
 
 from .generative import BaseGenerativeDistiller, frozen
@@ -22,25 +21,31 @@ from .base import select_wrapper
 class DFAD(BaseGenerativeDistiller):
     """Data-free adversarial distillation.
 
+    The generator loss (``generator_losses``, see :class:`GeneratorLossSet`) defaults to the
+    reference's ``adv=dict(type='DFADGeneratorLoss', loss_weight=1.0)``, ``-log(1 + L1)``.
+
     Args:
-        adv_weight: weight of the generator's ``-log(1 + L1)`` term.
         kd_loss: student loss; the reference's L1 on logits by default.
         **kwargs: :class:`BaseGenerativeDistiller` arguments (``generator``, ``batch_size``,
-            ``student_steps`` = 5 as in the reference, ...).
+            ``student_steps`` = 5 as in the reference, ``generator_losses``, ...).
     """
 
-    def __init__(self, adv_weight: float = 1.0, kd_loss: dict | None = None, **kwargs):
+    default_generator_losses = dict(adv=dict(type='DFADGeneratorLoss', loss_weight=1.0))
+    generator_inputs = ('s_logits', 't_logits')
+
+    def __init__(self, kd_loss: dict | None = None, **kwargs):
         super().__init__(kd_loss=kd_loss or dict(type='L1LogitLoss'), **kwargs)
-        self.adv_weight = adv_weight
 
     def generator_step(self, optim_wrapper) -> Dict[str, torch.Tensor]:
         with select_wrapper(optim_wrapper, 'generator').optim_context(self.generator), \
                 frozen(self.student):
             images = self.sample_images()
+            s_logits = self.student(images)
             # The teacher is frozen but not under no_grad: the gradient reaches G through it.
-            loss = dfad_generator_loss(self.student(images), self.teacher(images))
-        return self.optimize(optim_wrapper, 'generator', dict(loss_adv=self.adv_weight * loss),
-                             prefix='gen')
+            with self.generator_losses.record_teacher():
+                t_logits = self.teacher(images)
+            losses = self.generator_losses(s_logits=s_logits, t_logits=t_logits)
+        return self.optimize(optim_wrapper, 'generator', losses, prefix='gen')
 
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
         log_vars = {}

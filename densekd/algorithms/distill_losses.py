@@ -1,6 +1,7 @@
-"""A named set of distillation losses between student and teacher taps.
+"""Named loss sets built from config: KD losses between taps, and generator losses.
 
-Each entry of ``losses`` is a registered loss config plus where its two inputs come from::
+:class:`DistillLossSet` (KD's ``losses``): each entry of ``losses`` is a registered loss
+config plus where its two inputs come from::
 
     losses = dict(
         kd=dict(type='PixelKDLoss', tau=1.0, loss_weight=1.0),             # logits vs logits
@@ -13,11 +14,15 @@ Each entry of ``losses`` is a registered loss config plus where its two inputs c
 hooks) or ``'logits'`` (the model output, the default); a dict ``dict(source=..., index=...)``
 picks one tensor of a module that returns a list (smp's ``encoder``). Log names are
 ``loss_<entry name>``.
+
+:class:`GeneratorLossSet` (``generator_losses`` of DFAD, DAFL and MosaicKD) has the same
+shape: ``name -> dict(type=..., loss_weight=..., <hyper-parameters>)``, plus ``teacher=TAP``
+for a loss on teacher features. Log names are ``gen.loss_<entry name>``.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -108,3 +113,81 @@ class DistillLossSet(nn.Module):
         """All losses, keyed ``loss_<name>``; call after forwards inside :meth:`record`."""
         return {f'loss_{name}': loss(*self._inputs(name, s_logits, t_logits))
                 for name, loss in self.losses.items()}
+
+
+class GeneratorLossSet(nn.Module):
+    """The named generator losses of a generative regime, and one call that computes them.
+
+    Each entry is a registered loss config, e.g.
+    ``align=dict(type='TeacherEntropyLoss', loss_weight=1.0)``. The loss module's ``inputs``
+    names the tensors it reads, in order: the logits the regime's generator step computes
+    (``'t_logits'``, ``'s_logits'``, ``'d_logits'``), or ``'t_features'``, the output of the teacher
+    module the entry names with ``teacher=TAP`` (a module path or
+    ``dict(source=..., index=...)``, recorded by a forward hook). A loss with no inputs
+    (``BNStatisticsLoss``) reads hooks of its own, set by ``attach(teacher)``. An entry that
+    is None is left out, so ``--cfg-options model.generator_losses.bn=None`` drops a term.
+
+    Args:
+        losses: ``name -> loss cfg``, in the order the terms are summed.
+        available: the logits the regime's generator step computes.
+        key: the config key, for messages.
+    """
+
+    def __init__(self, losses: Dict[str, Optional[dict]], available: Sequence[str],
+                 key: str = 'model.generator_losses'):
+        super().__init__()
+        self.losses = nn.ModuleDict()
+        taps: Dict[str, dict] = {}
+        for name, cfg in (losses or {}).items():
+            if cfg is None:
+                continue
+            cfg = dict(cfg)
+            tap = cfg.pop('teacher', None)
+            loss = MODELS.build(cfg)
+            inputs = getattr(loss, 'inputs', None)
+            if inputs is None:
+                raise ValueError(f'{key}.{name}: {type(loss).__name__} is not a generator loss '
+                                 f'(it names no inputs)')
+            missing = [i for i in inputs if i not in (*available, 't_features')]
+            if missing:
+                raise ValueError(f'{key}.{name}: {type(loss).__name__} reads {missing}, which '
+                                 f'this generator step does not compute (it has {list(available)})')
+            if ('t_features' in inputs) != (tap is not None):
+                raise ValueError(f'{key}.{name}: give teacher=<module path> exactly for a loss on '
+                                 f'teacher features (\'t_features\' in its inputs)')
+            self.losses[name] = loss
+            if tap is not None:
+                taps[name] = _tap_cfg(tap)
+        if not self.losses:
+            raise ValueError(f'{key}: give at least one generator loss')
+        self.teacher_taps = RecorderManager(taps)
+
+    def attach(self, teacher: nn.Module) -> None:
+        """Register the teacher taps and the hooks of losses that read the teacher themselves."""
+        self.teacher_taps.initialize(teacher)
+        for loss in self.losses.values():
+            if hasattr(loss, 'attach'):
+                loss.attach(teacher)
+
+    @contextlib.contextmanager
+    def record_teacher(self) -> Iterator[None]:
+        """Run the teacher's forward on the generated images inside this context."""
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.teacher_taps)
+            for loss in self.losses.values():
+                if hasattr(loss, 'record'):
+                    stack.enter_context(loss.record())
+            yield
+
+    def forward(self, **tensors: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """All terms, keyed ``loss_<name>``; call after the teacher ran in :meth:`record_teacher`.
+
+        Args:
+            **tensors: the generator step's logits by input name (``t_logits=...``, ...).
+        """
+        out = {}
+        for name, loss in self.losses.items():
+            args = [self.teacher_taps.get(name) if i == 't_features' else tensors[i]
+                    for i in loss.inputs]
+            out[f'loss_{name}'] = loss(*args)
+        return out

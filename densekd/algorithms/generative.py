@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Optional, Sequence, Tuple
+import copy
+from typing import ClassVar, Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MessageHub
@@ -12,6 +13,7 @@ from densekd.models.replay_pool import ReplayPool
 from densekd.registry import MODELS
 
 from .base import BaseDistiller, select_wrapper
+from .distill_losses import GeneratorLossSet
 
 
 @contextlib.contextmanager
@@ -43,6 +45,9 @@ class BaseGenerativeDistiller(BaseDistiller):
         student_steps: student updates per iteration (each on fresh latent codes).
         kd_loss: the student's distillation loss config.
         image_size: generated image size (H, W); ``None`` keeps the generator's own size.
+        generator_losses: the generator's loss terms, ``name -> loss cfg`` (see
+            :class:`GeneratorLossSet`); None gives the method's own, the reference's terms and
+            weights (:attr:`default_generator_losses`). A config that sets it lists every term.
         generator_warmup_iters: first iterations in which only the generator (and, where
             there is one, the discriminator) is updated; the student waits for images worth
             learning from. 0 (the references) starts the student at once.
@@ -55,9 +60,14 @@ class BaseGenerativeDistiller(BaseDistiller):
 
     #: Whether the regime has OOD images to give a source-assembling generator.
     uses_ood_images = False
+    #: The method's generator losses, used when the config gives no ``generator_losses``.
+    default_generator_losses: ClassVar[Dict[str, dict]] = {}
+    #: The logits the method's generator step computes for its losses.
+    generator_inputs: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, generator: dict, batch_size: int = 16, student_steps: int = 5,
                  kd_loss: Optional[dict] = None, image_size: Optional[Sequence[int]] = None,
+                 generator_losses: Optional[Dict[str, Optional[dict]]] = None,
                  generator_warmup_iters: int = 0, replay: Optional[dict] = None, **kwargs):
         super().__init__(**kwargs)
         if batch_size < 1 or student_steps < 0 or generator_warmup_iters < 0:
@@ -74,6 +84,10 @@ class BaseGenerativeDistiller(BaseDistiller):
                              f'images, but {type(self).__name__} is data-free; use '
                              f'DCGANGenerator or PatchGenerator')
         self.kd_loss = MODELS.build(kd_loss or dict(type='PixelKDLoss', tau=1.0))
+        self.generator_losses = GeneratorLossSet(
+            copy.deepcopy(self.default_generator_losses) if generator_losses is None
+            else generator_losses, self.generator_inputs)
+        self.generator_losses.attach(self.teacher)
         self.batch_size = batch_size
         self.student_steps = student_steps
         self.generator_warmup_iters = generator_warmup_iters

@@ -30,8 +30,8 @@ from .transforms import build_pipeline, default_pipeline_cfg
 
 __all__ = [
     'NYUV2_CLASSES', 'NYUV2_PALETTE', 'NYU40_CLASSES', 'NYU40_PALETTE', 'NYUv2Dataset',
-    'DatasetError', 'DatasetNotFoundError', 'IMG_EXTENSIONS', 'voc_colormap', 'read_image_rgb',
-    'read_label', 'resolve_data_root',
+    'DatasetError', 'DatasetNotFoundError', 'IMG_EXTENSIONS', 'read_image_rgb', 'read_label',
+    'resolve_data_root',
 ]
 
 #: Image file extensions recognised when listing folders (lower case).
@@ -48,22 +48,8 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """A dataset folder or file does not exist."""
 
 
-def voc_colormap(n: int = 256) -> list[tuple[int, int, int]]:
-    """PASCAL-VOC bit-interleaved colour map (entry 0 is black).
-
-    The colours of :func:`densekd.visualization.palette.voc_colormap`, as plain-int tuples.
-
-    Args:
-        n: Number of entries.
-
-    Returns:
-        ``n`` RGB tuples.
-    """
-    # len(range(n)): same count (0 for n <= 0) and same TypeError for a non-integer n as before.
-    return [tuple(rgb) for rgb in _palette.voc_colormap(len(range(n))).tolist()]
-
-
-_VOC = voc_colormap(256)
+# The PASCAL-VOC colour map as plain-int RGB tuples (entry 0 is black).
+_VOC = [tuple(rgb) for rgb in _palette.voc_colormap(256).tolist()]
 
 #: The 13 NYUv2 classes; list index = label id in the seg13 PNGs.
 NYUV2_CLASSES = ('bed', 'books', 'ceiling', 'chair', 'floor', 'furniture', 'objects', 'picture',

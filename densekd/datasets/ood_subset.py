@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from densekd.losses.utils import pixel_entropy
 from densekd.registry import DATASETS
 
 __all__ = ['score_images_by_entropy', 'EntropySubsetDataset']
@@ -60,9 +60,7 @@ def _module_device(module: nn.Module) -> torch.device:
 def _mean_pixel_entropy(teacher: nn.Module, x: torch.Tensor) -> torch.Tensor:
     from densekd.models.segmentors import forward_padded  # lazy: avoid a package import cycle
 
-    logits = forward_padded(teacher, x).float()
-    log_p = F.log_softmax(logits, dim=1)
-    entropy = -(log_p.exp() * log_p).sum(dim=1)  # B×H×W, nats
+    entropy = pixel_entropy(forward_padded(teacher, x).float())  # B×H×W, nats
     return entropy.flatten(1).mean(dim=1)
 
 

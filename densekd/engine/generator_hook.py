@@ -13,12 +13,14 @@ from typing import Any, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from densekd.datasets.nyuv2 import NYUV2_CLASSES, NYUV2_PALETTE
+from densekd.models.generators import to_unit_range
+from densekd.models.segmentors import forward_padded
 from densekd.registry import HOOKS
 from densekd.visualization.overlay import draw_legend, overlay_mask
 from densekd.visualization.palette import default_palette
@@ -72,9 +74,9 @@ class GeneratorSamplesHook(Hook):
 
     A legend of the classes present is appended below the grid when class names are known.
 
-    The model (unwrapped from DDP wrappers) must expose ``generator`` (with ``sample_latent``
-    and ``to_unit_range`` or ``mean``/``std``), ``teacher`` and ``student`` (returning logits
-    at input size) and ``data_norm`` (``dict(mean, std)``, for the real images). A generator
+    The model (unwrapped from DDP wrappers) is a densekd generator regime: it has a densekd
+    ``generator`` (``sample_latent``, ``to_unit_range``), ``teacher`` and ``student``
+    segmentors and ``data_norm`` (``dict(mean, std)``, for the real images). A generator
     that assembles real crops (``needs_sources``, e.g. ``OODMosaicGenerator``) composes, every
     time, the same crops, picked once from the first training batch. Everything
     runs under ``no_grad``; teacher and student run in ``eval()``. The generator runs in train
@@ -162,32 +164,16 @@ class GeneratorSamplesHook(Hook):
 
     def _colours(self, num_classes: int) -> Tuple[np.ndarray, Optional[List[str]]]:
         palette, names = self.palette, self.class_names
-        if palette is None:
-            try:
-                from densekd.datasets.nyuv2 import NYUV2_CLASSES, NYUV2_PALETTE
-            except ImportError:  # pragma: no cover - the datasets package is optional here
-                NYUV2_CLASSES, NYUV2_PALETTE = None, None
-            if NYUV2_PALETTE is not None and len(NYUV2_PALETTE) >= num_classes:
-                palette = NYUV2_PALETTE
-                if names is None and NYUV2_CLASSES is not None \
-                        and len(NYUV2_CLASSES) == num_classes:
-                    names = NYUV2_CLASSES
+        if palette is None and len(NYUV2_PALETTE) >= num_classes:
+            palette = NYUV2_PALETTE
+            if names is None and len(NYUV2_CLASSES) == num_classes:
+                names = NYUV2_CLASSES
         if palette is None or len(palette) < num_classes:
             palette = default_palette(max(1, min(num_classes, 255)))
         palette = np.asarray(palette, dtype=np.uint8)
         if names is not None and len(names) != len(palette):
             names = None
         return palette, (list(names) if names is not None else None)
-
-    @staticmethod
-    def _predict(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        from densekd.models.segmentors import forward_padded  # lazy: no import cycle
-
-        logits = forward_padded(model, x)
-        if logits.shape[-2:] != x.shape[-2:]:
-            logits = F.interpolate(logits, size=x.shape[-2:], mode='bilinear',
-                                   align_corners=False)
-        return logits
 
     def _fixed_latent(self, generator: torch.nn.Module) -> torch.Tensor:
         if self._fixed_z is None:
@@ -196,18 +182,6 @@ class GeneratorSamplesHook(Hook):
             self._fixed_z = generator.sample_latent(self.num_samples, device='cpu',
                                                     generator=rng, **kwargs)
         return self._fixed_z
-
-    @staticmethod
-    def _generated_to_unit(generator: torch.nn.Module, x: torch.Tensor,
-                           data_norm: Optional[dict]) -> torch.Tensor:
-        if hasattr(generator, 'to_unit_range'):
-            return generator.to_unit_range(x)
-        from densekd.models.generators import to_unit_range
-        if hasattr(generator, 'mean') and hasattr(generator, 'std'):
-            return to_unit_range(x, generator.mean, generator.std)
-        if data_norm is not None:
-            return to_unit_range(x, data_norm['mean'], data_norm['std'])
-        return x
 
     def _save(self, runner, iteration: int, real: Optional[torch.Tensor]) -> None:
         if get_rank() != 0:
@@ -219,7 +193,7 @@ class GeneratorSamplesHook(Hook):
                                      f'{type(model).__name__} has no "{name}" submodule; the '
                                      f'hook is for algorithms with a generator')
         generator, teacher, student = model.generator, model.teacher, model.student
-        data_norm = getattr(model, 'data_norm', None)
+        data_norm = model.data_norm
         modules = (generator, teacher, student)
         modes = [m.training for m in modules]
         buffers = {k: v.clone() for k, v in generator.named_buffers()}
@@ -257,7 +231,7 @@ class GeneratorSamplesHook(Hook):
                                                      self.num_samples, generator=rng)
         return self._fixed_src
 
-    def _draw(self, generator, teacher, student, data_norm: Optional[dict],
+    def _draw(self, generator, teacher, student, data_norm: dict,
               real: Optional[torch.Tensor]) -> np.ndarray:
         device = next(generator.parameters()).device
         z = self._fixed_latent(generator).to(device)
@@ -265,12 +239,12 @@ class GeneratorSamplesHook(Hook):
             fake = generator(z, self._fixed_sources(generator, real).to(device))
         else:
             fake = generator(z)
-        t_logits = self._predict(teacher, fake)
-        s_logits = self._predict(student, fake)
+        t_logits = forward_padded(teacher, fake)  # smp segmentors: logits at input size
+        s_logits = forward_padded(student, fake)
         palette, names = self._colours(t_logits.shape[1])
         t_mask = t_logits.argmax(1).cpu().numpy()
         s_mask = s_logits.argmax(1).cpu().numpy()
-        fake_rgb = [_to_uint8(x) for x in self._generated_to_unit(generator, fake, data_norm)]
+        fake_rgb = [_to_uint8(x) for x in generator.to_unit_range(fake)]
         tile_hw = fake_rgb[0].shape[:2]
         cols = self.num_samples
         present = [t_mask, s_mask]
@@ -282,10 +256,9 @@ class GeneratorSamplesHook(Hook):
             _row('student\n(generated)', [overlay_mask(im, m, palette, self.alpha)
                                           for im, m in zip(fake_rgb, s_mask)], tile_hw, cols),
         ]
-        if real is not None and data_norm is not None:
-            from densekd.models.generators import to_unit_range
+        if real is not None:
             real = real.to(device)
-            r_mask = self._predict(teacher, real).argmax(1).cpu().numpy()
+            r_mask = forward_padded(teacher, real).argmax(1).cpu().numpy()
             real_rgb = [_to_uint8(x) for x in
                         to_unit_range(real.float(), data_norm['mean'], data_norm['std'])]
             present.append(r_mask)

@@ -1,4 +1,4 @@
-"""Hook that draws image | GT | teacher | student panels and dumps label PNGs on test.
+"""Hook that draws image | GT | prediction panels and dumps label PNGs on test.
 
 A cv2/numpy re-implementation of mmseg's ``SegVisualizationHook`` (no mmcv, no visualiser):
 files are written directly, so names are sanitised (mmengine's ``LocalVisBackend`` silently
@@ -70,8 +70,7 @@ class SegVisualizationHook(Hook):
     """Draw segmentation results of the test (optionally val) loop and dump predicted labels.
 
     For each drawn sample, ``out_dir/<stem>.png`` holds, left to right: the image, the GT
-    overlay, the teacher overlay (when the output has ``teacher_pred``) and the prediction
-    overlay, with a legend band of the classes present. With ``label_out_dir`` every test
+    overlay and the prediction overlay, with a legend band of the classes present. With ``label_out_dir`` every test
     prediction is also written as a uint8 class-id PNG ``label_out_dir/<stem>.png``.
 
     Classes and palette come from the dataset's ``metainfo`` (``classes``, ``palette``, RGB);
@@ -89,8 +88,8 @@ class SegVisualizationHook(Hook):
             original image cannot be read from ``img_path``.
         std: Normalisation std, as ``mean``.
 
-    Each model output is a dict with ``pred`` (int64 H×W), ``gt`` (int64 H×W or None),
-    ``img_path`` (str or None) and optionally ``teacher_pred`` (int64 H×W).
+    Each model output is a dict with ``pred`` (int64 H×W), ``gt`` (int64 H×W or None) and
+    ``img_path`` (str or None).
     """
 
     priority = 'NORMAL'
@@ -251,14 +250,10 @@ class SegVisualizationHook(Hook):
         pred = _np(out['pred']).astype(np.int64)
         hw = pred.shape[:2]
         gt = _np(out.get('gt'))
-        teacher = _np(out.get('teacher_pred'))
         masks: List[np.ndarray] = [pred]
         if gt is not None:
             gt = _resize_nearest(gt.astype(np.int64), hw)
             masks.append(gt)
-        if teacher is not None:
-            teacher = _resize_nearest(teacher.astype(np.int64), hw)
-            masks.append(teacher)
         present = np.unique(np.concatenate([m.ravel() for m in masks]))
         max_id = int(present[present < 255].max()) if (present < 255).any() else 0
         classes, palette = self._classes_palette(runner, mode, max_id)
@@ -269,11 +264,8 @@ class SegVisualizationHook(Hook):
         if gt is not None:
             panels.append(overlay_mask(image, gt, palette, self.alpha))
             titles.append('ground truth')
-        if teacher is not None:
-            panels.append(overlay_mask(image, teacher, palette, self.alpha))
-            titles.append('teacher')
         panels.append(overlay_mask(image, pred, palette, self.alpha))
-        titles.append('student' if teacher is not None else 'prediction')
+        titles.append('prediction')
 
         grid = side_by_side(panels, titles)
         legend = draw_legend(classes, palette, present=present, width=grid.shape[1])

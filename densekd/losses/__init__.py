@@ -3,7 +3,9 @@ from .affinity import PairwiseAffinityLoss, pairwise_affinity_loss  # noqa: F401
 from .cwd import ChannelWiseDivergence, channel_wise_divergence  # noqa: F401
 from .dist import DISTLoss, dist_loss  # noqa: F401
 from .l1 import L1LogitLoss, l1_logit_loss  # noqa: F401
-from .pixel_kd import PixelKDLoss, pixel_entropy, pixel_kd_loss, pixel_kl  # noqa: F401
+from .pixel_kd import PixelKDLoss, pixel_kd_loss, pixel_kl  # noqa: F401
+from .utils import pixel_entropy  # noqa: F401
 from .adversarial import (ActivationLoss, ClassBalanceLoss, DFADGeneratorLoss,  # noqa: F401,E402
                           InformationEntropyLoss, KLAdversarialLoss, OnehotLoss, PatchGANLoss,
                           TeacherEntropyLoss)
+from .bn_statistics import BNStatisticsLoss  # noqa: F401,E402

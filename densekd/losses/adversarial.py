@@ -2,22 +2,29 @@
 
 Dense versions of the terms of MosaicKD (Fang et al., NeurIPS 2021), DFAD (Fang et al.,
 arXiv 1912.11006) and DAFL (Chen et al., ICCV 2019); ``docs/methods.md`` gives their formulas
-and where densekd departs from the reference code. Every term takes logit maps B×C×H×W (any ``B×C×…`` works; a plain B×C classification
-batch is the 1×1 case) and **averages over pixels**, so the value does not depend on the image
-size; with H = W = 1 each term equals the classification formula of the reference code.
+and where densekd departs from the reference code. Every term takes logit maps B×C×H×W (any
+``B×C×…`` works; a plain B×C classification batch is the 1×1 case) and **averages over
+pixels**, so the value does not depend on the image size; with H = W = 1 each term equals the
+classification formula of the reference code.
 
-Each loss is a function plus a registered ``nn.Module`` with a ``loss_weight``.
+Each loss is a function plus a registered ``nn.Module`` with a ``loss_weight``. The modules
+are what the generative regimes build from their ``generator_losses`` config
+(:class:`densekd.algorithms.GeneratorLossSet`); each names in ``inputs`` the tensors of the
+generator step it reads, in ``forward``'s order: ``'t_logits'`` / ``'s_logits'`` (teacher /
+student logits on the generated images), ``'d_logits'`` (the patch discriminator's map) or
+``'t_features'`` (a tapped teacher feature map).
 """
 from __future__ import annotations
 
 import math
+from typing import ClassVar, Tuple
 
 import torch
 import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .utils import WeightedLoss
+from .utils import WeightedLoss, pixel_entropy
 
 
 def _check_logits(x: torch.Tensor, name: str) -> None:
@@ -38,10 +45,9 @@ def _check_pair(s_logits: torch.Tensor, t_logits: torch.Tensor) -> None:
                          f'student logits to the teacher size first)')
 
 
-def _pixel_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Per-pixel entropy ``-Σ_c p log p`` (nats), shape B×H×W."""
-    log_p = F.log_softmax(logits, dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1)
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ('mean', 'sum'):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
 def _mean_class_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -53,12 +59,15 @@ def _mean_class_probs(logits: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # MosaicKD: L_local (patch GAN), L_align (teacher entropy), L_balance, L_adv (DRO)
 # --------------------------------------------------------------------------------------------
-def patch_gan_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-    """PatchGAN binary cross-entropy, **mean over all patch outputs**.
+def patch_gan_loss(logits: torch.Tensor, target_is_real: bool,
+                   reduction: str = 'mean') -> torch.Tensor:
+    """PatchGAN binary cross-entropy of a discriminator logit map.
 
-    ``L = mean_{b,h,w} BCEWithLogits(D(x)_{b,h,w}, y)`` with ``y = 1`` (real) or ``0`` (fake).
-    MosaicKD's code (``kd_mosaic.py``, Eqn. 3) uses ``sum / B``, which grows with the number of
-    patches, i.e. with the image size; the mean keeps ``local`` weights resolution-independent
+    ``reduction='mean'``: ``L = mean_{b,h,w} BCEWithLogits(D(x)_{b,h,w}, y)`` with ``y = 1``
+    (real) or ``0`` (fake), so ``local`` weights do not depend on the image size.
+    ``reduction='sum'``: summed over an image's patch outputs and averaged over the batch, the
+    ``sum / B`` of MosaicKD's code (``kd_mosaic.py``, Eqn. 3), i.e. the mean times ``h·w``; it
+    grows with the image size, but the reference's weights keep their meaning
     (``docs/methods.md``, MosaicKD). D's loss is
     ``(patch_gan_loss(D(fake), False) + patch_gan_loss(D(real), True)) / 2``; G's ``L_local`` is
     ``patch_gan_loss(D(G(z)), True)``.
@@ -66,6 +75,7 @@ def patch_gan_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
     Args:
         logits: discriminator logit map B×1×h×w (any shape).
         target_is_real: True for the "real" label.
+        reduction: ``'mean'`` or ``'sum'``.
 
     Returns:
         Scalar loss.
@@ -74,8 +84,11 @@ def patch_gan_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
         raise TypeError('logits must be a floating-point tensor')
     if not isinstance(target_is_real, bool):
         raise TypeError(f'target_is_real must be a bool, got {target_is_real!r}')
+    _check_reduction(reduction)
     target = torch.full_like(logits, 1.0 if target_is_real else 0.0)
-    return F.binary_cross_entropy_with_logits(logits, target, reduction='mean')
+    loss = F.binary_cross_entropy_with_logits(logits, target, reduction='mean')
+    # The mean times the outputs per image, rather than a 'sum' reduction: both are sum / B.
+    return loss * logits[0].numel() if reduction == 'sum' else loss
 
 
 def teacher_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
@@ -92,7 +105,7 @@ def teacher_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
         Scalar loss in nats, in ``[0, log C]``.
     """
     _check_logits(t_logits, 't_logits')
-    return _pixel_entropy(t_logits).mean()
+    return pixel_entropy(t_logits).mean()
 
 
 def class_balance_loss(t_logits: torch.Tensor, base: float = 2.0) -> torch.Tensor:
@@ -222,7 +235,12 @@ def information_entropy_loss(t_logits: torch.Tensor) -> torch.Tensor:
 # Registered modules
 # --------------------------------------------------------------------------------------------
 class _WeightedLoss(WeightedLoss):
-    """:class:`WeightedLoss` whose ``loss_weight`` is converted with ``float`` (no other check)."""
+    """:class:`WeightedLoss` whose ``loss_weight`` is converted with ``float`` (no other check).
+
+    Subclasses set ``inputs``, the generator-step tensors ``forward`` takes, in order.
+    """
+
+    inputs: ClassVar[Tuple[str, ...]] = ()
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__(float(loss_weight))
@@ -230,15 +248,33 @@ class _WeightedLoss(WeightedLoss):
 
 @MODELS.register_module()
 class PatchGANLoss(_WeightedLoss):
-    """Module form of :func:`patch_gan_loss` (mean over patch outputs) times ``loss_weight``."""
+    """Module form of :func:`patch_gan_loss` times ``loss_weight``.
 
-    def forward(self, logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-        return self.loss_weight * patch_gan_loss(logits, target_is_real)
+    MosaicKD's ``L_local`` (``target_is_real=True``: fool D) and, with both labels, D's loss.
+
+    Args:
+        reduction: ``'mean'`` over every patch output (default) or ``'sum'`` over an image's
+            patches, averaged over the batch (the reference's reduction).
+        loss_weight: multiplier.
+    """
+
+    inputs = ('d_logits',)
+    hparams = ('reduction',)
+
+    def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        _check_reduction(reduction)
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, target_is_real: bool = True) -> torch.Tensor:
+        return self.loss_weight * patch_gan_loss(logits, target_is_real, self.reduction)
 
 
 @MODELS.register_module()
 class TeacherEntropyLoss(_WeightedLoss):
     """Module form of :func:`teacher_entropy_loss` (MosaicKD ``L_align``)."""
+
+    inputs = ('t_logits',)
 
     def forward(self, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * teacher_entropy_loss(t_logits)
@@ -253,6 +289,7 @@ class ClassBalanceLoss(_WeightedLoss):
         loss_weight: multiplier.
     """
 
+    inputs = ('t_logits',)
     hparams = ('base',)
 
     def __init__(self, base: float = 2.0, loss_weight: float = 1.0) -> None:
@@ -269,6 +306,8 @@ class ClassBalanceLoss(_WeightedLoss):
 class KLAdversarialLoss(_WeightedLoss):
     """Module form of :func:`kl_adversarial_loss` (MosaicKD ``L_adv``)."""
 
+    inputs = ('s_logits', 't_logits')
+
     def forward(self, s_logits: torch.Tensor, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * kl_adversarial_loss(s_logits, t_logits)
 
@@ -276,6 +315,8 @@ class KLAdversarialLoss(_WeightedLoss):
 @MODELS.register_module()
 class DFADGeneratorLoss(_WeightedLoss):
     """Module form of :func:`dfad_generator_loss`."""
+
+    inputs = ('s_logits', 't_logits')
 
     def forward(self, s_logits: torch.Tensor, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * dfad_generator_loss(s_logits, t_logits)
@@ -285,13 +326,21 @@ class DFADGeneratorLoss(_WeightedLoss):
 class OnehotLoss(_WeightedLoss):
     """Module form of :func:`onehot_loss` (DAFL)."""
 
+    inputs = ('t_logits',)
+
     def forward(self, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * onehot_loss(t_logits)
 
 
 @MODELS.register_module()
 class ActivationLoss(_WeightedLoss):
-    """Module form of :func:`activation_loss` (DAFL)."""
+    """Module form of :func:`activation_loss` (DAFL), on a tapped teacher feature map.
+
+    Its :class:`~densekd.algorithms.GeneratorLossSet` entry names the module with ``teacher``,
+    e.g. ``dict(type='ActivationLoss', loss_weight=0.1, teacher='decoder')``.
+    """
+
+    inputs = ('t_features',)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * activation_loss(features)
@@ -300,6 +349,8 @@ class ActivationLoss(_WeightedLoss):
 @MODELS.register_module()
 class InformationEntropyLoss(_WeightedLoss):
     """Module form of :func:`information_entropy_loss` (DAFL, log10)."""
+
+    inputs = ('t_logits',)
 
     def forward(self, t_logits: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * information_entropy_loss(t_logits)

@@ -9,12 +9,14 @@ depend on the image size.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import ClassVar, List, Optional, Tuple
 
 import torch
 from torch import nn
 
-from .utils import check_tensor
+from densekd.registry import MODELS
+
+from .utils import WeightedLoss, check_tensor
 
 
 def bn_statistics_loss(features: torch.Tensor, running_mean: torch.Tensor,
@@ -97,3 +99,36 @@ class BNStatisticsPrior:
             raise RuntimeError('BNStatisticsPrior recorded nothing: run the model inside '
                                '`with prior:` first')
         return torch.stack(self._losses).sum()
+
+
+@MODELS.register_module()
+class BNStatisticsLoss(WeightedLoss):
+    """``loss_weight`` times the :class:`BNStatisticsPrior` of the model it is attached to.
+
+    A generator loss with no tensor inputs: :class:`~densekd.algorithms.GeneratorLossSet`
+    calls :meth:`attach` with the teacher once and runs the teacher's forward inside
+    :meth:`record`; ``forward()`` then returns the weighted sum over its BatchNorm layers.
+    MosaicKD's optional ``bn`` term, e.g. ``bn=dict(type='BNStatisticsLoss', loss_weight=0.01)``.
+
+    Args:
+        loss_weight: multiplier.
+    """
+
+    inputs: ClassVar[Tuple[str, ...]] = ()
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__(float(loss_weight))
+        self.prior: Optional[BNStatisticsPrior] = None
+
+    def attach(self, model: nn.Module) -> None:
+        """Hook every ``BatchNorm2d`` of ``model`` (see :class:`BNStatisticsPrior`)."""
+        self.prior = BNStatisticsPrior(model)
+
+    def record(self) -> BNStatisticsPrior:
+        """Context manager to run the attached model's forward in."""
+        if self.prior is None:
+            raise RuntimeError('BNStatisticsLoss is not attached: call attach(teacher) first')
+        return self.prior
+
+    def forward(self) -> torch.Tensor:
+        return self.loss_weight * self.record().loss()

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from densekd.registry import MODELS
 
 from .utils import (WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau,
-                    check_tensor, masked_mean)
+                    masked_mean)
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,22 +48,6 @@ def pixel_kl(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0) -> 
     log_p_S = F.log_softmax(preds_S / tau, dim=1)
     log_p_T = F.log_softmax(preds_T / tau, dim=1)
     return F.kl_div(log_p_S, log_p_T, reduction='none', log_target=True).sum(dim=1)
-
-
-def pixel_entropy(logits: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    r"""Per-pixel Shannon entropy ``H_i = -\sum_c p_{i,c} \log p_{i,c}``, ``p = softmax(z/τ)``.
-
-    Args:
-        logits: ``(B, C, *spatial)``.
-        tau: Softmax temperature ``τ > 0``.
-
-    Returns:
-        The entropy map ``(B, *spatial)`` in nats.
-    """
-    check_tensor(logits, 'logits')
-    check_tau(tau)
-    log_p = F.log_softmax(logits / tau, dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1)
 
 
 def pixel_kd_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0,
@@ -136,4 +120,4 @@ class PixelKDLoss(WeightedDenseLoss):
         return self.loss_weight * pixel_kd_loss(preds_S, preds_T, self.tau, mask, self.resize)
 
 
-__all__ = ['pixel_kd_loss', 'pixel_kl', 'pixel_entropy', 'PixelKDLoss']
+__all__ = ['pixel_kd_loss', 'pixel_kl', 'PixelKDLoss']

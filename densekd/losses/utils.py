@@ -1,7 +1,7 @@
 """Helpers shared by the loss modules of :mod:`densekd.losses`.
 
 * the small input checks of the dense losses (:func:`check_pair`, :func:`align_spatial`,
-  :func:`check_mask`, :func:`masked_mean`, ...);
+  :func:`check_mask`, :func:`masked_mean`, ...) and :func:`pixel_entropy`;
 * :class:`WeightedLoss` / :class:`WeightedDenseLoss`, the bases of the registered loss modules:
   they hold ``loss_weight`` (and ``resize``) and build ``extra_repr`` from the hyper-parameter
   names a subclass lists in ``hparams``.
@@ -160,6 +160,34 @@ def masked_mean(values: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Ten
     return total / mask.sum().clamp_min(1).to(values.dtype)
 
 
+def pixel_entropy(logits: torch.Tensor, tau: float = 1.0, *, dim: int = 1) -> torch.Tensor:
+    r"""Per-pixel Shannon entropy ``H_i = -\sum_c p_{i,c} \log p_{i,c}``, ``p = softmax(z/τ)``.
+
+    Computed from ``log_softmax`` (no ``log 0`` for saturated pixels). MosaicKD's ``L_align``
+    (:func:`~densekd.losses.adversarial.teacher_entropy_loss`) and the OOD-subset scores
+    (:func:`~densekd.datasets.score_images_by_entropy`) both use it.
+
+    Args:
+        logits: ``(B, C, *spatial)`` (classes along ``dim``).
+        tau: Softmax temperature ``τ > 0``.
+        dim: The class dimension.
+
+    Returns:
+        The entropy map (``logits`` without ``dim``) in nats.
+
+    Example:
+        >>> pixel_entropy(torch.zeros(1, 4, 2, 2))  # uniform over 4 classes: log 4 everywhere
+        tensor([[[1.3863, 1.3863],
+                 [1.3863, 1.3863]]])
+    """
+    check_tensor(logits, 'logits')
+    check_tau(tau)
+    if tau != 1:  # the common τ = 1 path runs no extra division
+        logits = logits / tau
+    log_p = F.log_softmax(logits, dim=dim)
+    return -(log_p.exp() * log_p).sum(dim=dim)
+
+
 # --------------------------------------------------------------------------------------------
 # Bases of the registered loss modules
 # --------------------------------------------------------------------------------------------
@@ -215,6 +243,6 @@ class WeightedDenseLoss(WeightedLoss):
 
 __all__ = [
     'RESIZE_MODES', 'check_tensor', 'check_resize', 'check_tau', 'check_loss_weight',
-    'align_spatial', 'check_pair', 'check_mask', 'masked_mean', 'WeightedLoss',
+    'align_spatial', 'check_pair', 'check_mask', 'masked_mean', 'pixel_entropy', 'WeightedLoss',
     'WeightedDenseLoss',
 ]

@@ -12,14 +12,11 @@ recorder is active::
     with taps:                    # buffers cleared on enter, recorded inside
         logits = model(x)
     feat = taps.get('feat')       # last recorded output (graph attached: gradients flow)
-
-:func:`check_shapes` runs a student and a teacher once on a dummy input and names the paths of
-paired taps whose shapes do not fit the loss that will compare them.
 """
 from __future__ import annotations
 
 import difflib
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -28,9 +25,6 @@ from torch import nn
 from densekd.registry import TASK_UTILS
 
 RecorderCfg = Union[str, dict, 'ModuleOutputsRecorder']
-PairSpec = Union[Tuple[str, str], Tuple[str, str, Union[str, Sequence[int]]], dict]
-
-CHECK_DIMS = ('all', 'spatial', 'channels', 'none')
 
 
 class RecorderPathError(KeyError, ValueError):
@@ -354,127 +348,5 @@ class RecorderManager:
         return f'{type(self).__name__}({body})'
 
 
-# ------------------------------------------------------------------------------------------
-# Build-time shape validation
-# ------------------------------------------------------------------------------------------
-def _normalize_pair(pair: PairSpec) -> Tuple[str, str, Union[str, Tuple[int, ...]]]:
-    if isinstance(pair, Mapping):
-        s, t, dims = pair.get('student'), pair.get('teacher'), pair.get('dims', 'all')
-    elif isinstance(pair, (list, tuple)) and len(pair) in (2, 3):
-        s, t = pair[0], pair[1]
-        dims = pair[2] if len(pair) == 3 else 'all'
-    else:
-        raise TypeError('A pair is (student_name, teacher_name[, dims]) or '
-                        f"dict(student=..., teacher=..., dims=...). Got {pair!r}.")
-    if isinstance(dims, str):
-        if dims not in CHECK_DIMS:
-            raise ValueError(f'dims must be one of {CHECK_DIMS} or a tuple of ints. Got {dims!r}.')
-    elif isinstance(dims, Sequence) and all(isinstance(d, int) for d in dims):
-        dims = tuple(dims)
-    else:
-        raise ValueError(f'dims must be one of {CHECK_DIMS} or a tuple of ints. Got {dims!r}.')
-    return s, t, dims
-
-
-def _compare(shape_S: Tuple[int, ...], shape_T: Tuple[int, ...],
-             dims: Union[str, Tuple[int, ...]]) -> Optional[str]:
-    """Return a description of the mismatch, or None when the shapes fit."""
-    if dims == 'none':
-        return None
-    if dims == 'all':
-        return None if shape_S == shape_T else f'shapes differ: {shape_S} vs {shape_T}'
-    if dims == 'spatial':
-        if len(shape_S) != len(shape_T) or shape_S[2:] != shape_T[2:]:
-            return f'spatial sizes differ: {shape_S[2:]} vs {shape_T[2:]}'
-        return None
-    if dims == 'channels':
-        if len(shape_S) < 2 or len(shape_T) < 2 or shape_S[1] != shape_T[1]:
-            return (f'channel counts differ: {shape_S[1:2]} vs {shape_T[1:2]} (map the student '
-                    'to the teacher width, e.g. with a 1x1 conv connector)')
-        return None
-    for d in dims:
-        try:
-            if shape_S[d] != shape_T[d]:
-                return f'dim {d} differs: {shape_S[d]} vs {shape_T[d]}'
-        except IndexError:
-            return f'dim {d} does not exist in {shape_S} / {shape_T}'
-    return None
-
-
-def _run_eval(manager: 'RecorderManager', inputs: Any, side: str) -> None:
-    if manager.model is None:
-        raise RuntimeError(f'The {side} RecorderManager is not initialized; call '
-                           f'initialize({side}_model) before check_shapes.')
-    model = manager.model
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()  # no BatchNorm statistics are updated by the dummy pass
-    try:
-        with torch.no_grad(), manager:
-            if isinstance(inputs, tuple):
-                model(*inputs)
-            else:
-                model(inputs)
-    finally:
-        for m, mode in modes:
-            m.training = mode
-
-
-def check_shapes(student_manager: RecorderManager, teacher_manager: RecorderManager,
-                 pairs: Iterable[PairSpec], inputs: Any,
-                 teacher_inputs: Any = None) -> Dict[Tuple[str, str], Tuple[tuple, tuple]]:
-    """Run both models once and check that paired taps fit the loss that compares them.
-
-    Both managers must be initialized (their models are taken from them). The models run in
-    eval mode under ``torch.no_grad()``; their train/eval flags are restored afterwards.
-
-    Args:
-        student_manager: Initialized manager of the student.
-        teacher_manager: Initialized manager of the teacher.
-        pairs: ``(student_recorder, teacher_recorder, dims)`` tuples (or dicts with keys
-            ``student``, ``teacher``, ``dims``); ``dims`` says what the loss needs equal:
-            ``'all'`` (whole shape, default), ``'spatial'`` (dims 2+, e.g. pairwise affinity),
-            ``'channels'`` (dim 1), ``'none'`` (only check that something is recorded) or a
-            tuple of dim indices.
-        inputs: Dummy input for the student, e.g. ``torch.zeros(1, 3, 64, 64)`` (a tuple is
-            unpacked as positional arguments).
-        teacher_inputs: Input for the teacher if different (default: ``inputs``).
-
-    Returns:
-        ``{(student_name, teacher_name): (student_shape, teacher_shape)}``.
-
-    Raises:
-        ValueError: any pair does not fit; the message names both recorders, their module
-            paths and shapes (all mismatches at once).
-    """
-    pairs = [_normalize_pair(p) for p in pairs]
-    for s, t, _ in pairs:
-        student_manager._check_name(s)
-        teacher_manager._check_name(t)
-    _run_eval(student_manager, inputs, 'student')
-    _run_eval(teacher_manager, inputs if teacher_inputs is None else teacher_inputs, 'teacher')
-
-    shapes: Dict[Tuple[str, str], Tuple[tuple, tuple]] = {}
-    errors = []
-    for s, t, dims in pairs:
-        rec_S, rec_T = student_manager[s], teacher_manager[t]
-        out_S, out_T = rec_S.get(), rec_T.get()
-        for side, name, rec, out in (('student', s, rec_S, out_S), ('teacher', t, rec_T, out_T)):
-            if not isinstance(out, torch.Tensor):
-                raise ValueError(
-                    f'{side} recorder {name!r} (source {rec.source!r}) recorded '
-                    f'{_describe(out)}, not a tensor; pick one with '
-                    f"dict(source={rec.source!r}, index=...).")
-        shape_S, shape_T = tuple(out_S.shape), tuple(out_T.shape)
-        shapes[(s, t)] = (shape_S, shape_T)
-        problem = _compare(shape_S, shape_T, dims)
-        if problem:
-            errors.append(
-                f'student {s!r} (source {rec_S.source!r}, shape {shape_S}) vs teacher {t!r} '
-                f'(source {rec_T.source!r}, shape {shape_T}), dims={dims!r}: {problem}')
-    if errors:
-        raise ValueError('Paired taps do not fit their loss:\n  ' + '\n  '.join(errors))
-    return shapes
-
-
 __all__ = ['ModuleOutputsRecorder', 'RecorderManager', 'RecorderPathError', 'build_recorder',
-           'check_shapes', 'disable_inplace', 'find_module', 'unwrap_model']
+           'disable_inplace', 'find_module', 'unwrap_model']

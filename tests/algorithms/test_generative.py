@@ -139,10 +139,12 @@ def test_generator_warmup_validated(teacher_ckpt):
 def test_mosaickd_bn_prior_term_is_optional(teacher_ckpt):
     disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
     plain, optim, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1)
-    assert plain.bn_prior is None
+    assert 'bn' not in plain.generator_losses.losses
     assert 'gen.loss_bn' not in plain.train_step(dict(inputs=torch.randn(4, 3, *SIZE)), optim)
+    with_bn = dict(MosaicKD.default_generator_losses,
+                   bn=dict(type='BNStatisticsLoss', loss_weight=0.5))
     model, optim, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1,
-                            bn_weight=0.5)
+                            generator_losses=with_bn)
     model.train()
     before = teacher_state(model)
     log = model.train_step(dict(inputs=torch.randn(4, 3, *SIZE)), optim)
@@ -195,25 +197,84 @@ def test_dafl_first_student_step_reuses_the_generator_batch(teacher_ckpt):
     assert order == ['generator', 'student', 'student']
 
 
+def _weights(model):
+    return {name: loss.loss_weight for name, loss in model.generator_losses.losses.items()}
+
+
 def test_dafl_defaults_are_the_official_weights(teacher_ckpt):
     model, _, _ = build(DAFL, teacher_ckpt)
-    assert model.weights == dict(onehot=1.0, activation=0.1, ie=5.0) and model.shared_batch
+    assert _weights(model) == dict(onehot=1.0, activation=0.1, ie=5.0) and model.shared_batch
+    assert model.generator_losses.teacher_taps['activation'].source == 'decoder'
+
+
+def test_default_generator_losses_are_the_references(teacher_ckpt):
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    mosaic, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc)
+    assert _weights(mosaic) == dict(local=1.0, align=1.0, adv=1.0, balance=10.0)
+    assert mosaic.discriminator_loss.loss_weight == 1.0
+    assert mosaic.discriminator_loss.reduction == mosaic.generator_losses.losses['local'].reduction
+    assert _weights(build(DFAD, teacher_ckpt)[0]) == dict(adv=1.0)
+
+
+def test_generator_losses_are_the_weighted_functions(teacher_ckpt):
+    """Each logged term is loss_weight times the functional loss, bit for bit."""
+    from densekd.losses.adversarial import (class_balance_loss, kl_adversarial_loss,
+                                            patch_gan_loss, teacher_entropy_loss)
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    losses = dict(local=dict(type='PatchGANLoss', loss_weight=0.3, reduction='sum'),
+                  align=dict(type='TeacherEntropyLoss', loss_weight=0.7),
+                  adv=dict(type='KLAdversarialLoss', loss_weight=1.0),
+                  balance=dict(type='ClassBalanceLoss', loss_weight=7.0))
+    model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, generator_losses=losses)
+    g = torch.Generator().manual_seed(0)
+    t, s = torch.randn(2, 13, 4, 4, generator=g), torch.randn(2, 13, 4, 4, generator=g)
+    d = torch.randn(2, 1, 3, 3, generator=g)
+    out = model.generator_losses(t_logits=t, s_logits=s, d_logits=d)
+    assert list(out) == ['loss_local', 'loss_align', 'loss_adv', 'loss_balance']  # summed so
+    assert torch.equal(out['loss_local'], 0.3 * (patch_gan_loss(d, True) * 9))
+    assert torch.equal(out['loss_align'], 0.7 * teacher_entropy_loss(t))
+    assert torch.equal(out['loss_adv'], 1.0 * kl_adversarial_loss(s, t))
+    assert torch.equal(out['loss_balance'], 7.0 * class_balance_loss(t))
+
+
+def test_generator_losses_config_errors(teacher_ckpt):
+    disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    dropped = dict(MosaicKD.default_generator_losses, balance=None)
+    model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, generator_losses=dropped)
+    assert list(model.generator_losses.losses) == ['local', 'align', 'adv']
+    with pytest.raises(ValueError,
+                       match=r"generator_losses.adv: KLAdversarialLoss reads \['s_logits'\]"):
+        build(DAFL, teacher_ckpt, generator_losses=dict(adv=dict(type='KLAdversarialLoss')))
+    with pytest.raises(ValueError, match='not a generator loss'):
+        build(DFAD, teacher_ckpt, generator_losses=dict(kd=dict(type='PixelKDLoss')))
+    with pytest.raises(ValueError, match='teacher=<module path>'):
+        build(DAFL, teacher_ckpt, generator_losses=dict(act=dict(type='ActivationLoss')))
+    with pytest.raises(ValueError, match='at least one'):
+        build(DFAD, teacher_ckpt, generator_losses=dict(adv=None))
+    with pytest.raises(ValueError, match='discriminator_loss'):
+        build(MosaicKD, teacher_ckpt, discriminator=disc,
+              discriminator_loss=dict(type='TeacherEntropyLoss'))
 
 
 def test_mosaickd_sum_reduction_is_the_mean_times_the_patch_count(teacher_ckpt):
-    """local_reduction='sum': the reference's per-image sum over patches, averaged over B."""
+    """reduction='sum': the reference's per-image sum over patches, averaged over B."""
     disc = dict(type='PatchDiscriminator', ndf=8, patch_size=10)
+    summed = dict(type='PatchGANLoss', loss_weight=1.0, reduction='sum')
     model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1,
-                        local_reduction='sum')
+                        generator_losses=dict(MosaicKD.default_generator_losses, local=summed),
+                        discriminator_loss=summed)
     logits = torch.randn(3, 1, 4, 5)
     target = torch.ones_like(logits)
     per_image_sum = torch.nn.functional.binary_cross_entropy_with_logits(
         logits, target, reduction='none').sum(dim=(1, 2, 3)).mean()
-    assert torch.allclose(model.patch_loss(logits, True), per_image_sum)
+    for loss in (model.generator_losses.losses['local'], model.discriminator_loss):
+        assert torch.allclose(loss(logits, True), per_image_sum)
     mean_model, _, _ = build(MosaicKD, teacher_ckpt, discriminator=disc, student_steps=1)
-    assert torch.allclose(mean_model.patch_loss(logits, True) * 20, per_image_sum)
-    with pytest.raises(ValueError, match='local_reduction'):
-        build(MosaicKD, teacher_ckpt, discriminator=disc, local_reduction='max')
+    for loss in (mean_model.generator_losses.losses['local'], mean_model.discriminator_loss):
+        assert torch.allclose(loss(logits, True) * 20, per_image_sum)
+    with pytest.raises(ValueError, match='reduction'):
+        build(MosaicKD, teacher_ckpt, discriminator=disc,
+              discriminator_loss=dict(type='PatchGANLoss', reduction='max'))
 
 
 def test_channels_last_changes_the_memory_format_not_the_outputs(teacher_ckpt):

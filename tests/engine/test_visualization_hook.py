@@ -34,15 +34,12 @@ def _image(tmp_path, name='room_0001.jpg', hw=(40, 60)):
     return str(path)
 
 
-def _sample(img_path, teacher=False):
+def _sample(img_path):
     pred = torch.zeros(20, 30, dtype=torch.int64)
     pred[:, 15:] = 1
     gt = torch.full((20, 30), 2, dtype=torch.int64)
     gt[0, 0] = 255
-    out = dict(pred=pred, gt=gt, img_path=img_path)
-    if teacher:
-        out['teacher_pred'] = torch.ones(10, 15, dtype=torch.int64)  # other size -> nearest
-    return out
+    return dict(pred=pred, gt=gt, img_path=img_path)
 
 
 def _read_rgb(path):
@@ -83,16 +80,16 @@ def test_draws_panels_and_labels(tmp_path):
     np.testing.assert_array_equal(label, _sample(img_path)['pred'].numpy())
 
 
-def test_teacher_panel_and_custom_out_dir(tmp_path):
+def test_custom_out_dir_and_alpha(tmp_path):
     runner = _runner(tmp_path)
     img_path = _image(tmp_path, 'a.png')
     out_dir = str(tmp_path / 'vis')
     hook = SegVisualizationHook(draw=True, out_dir=out_dir, alpha=1.0)
-    hook.after_test_iter(runner, 0, outputs=[_sample(img_path, teacher=True)])
+    hook.after_test_iter(runner, 0, outputs=[_sample(img_path)])
     canvas = _read_rgb(osp.join(out_dir, 'a.png'))
-    grid = side_by_side([np.zeros((20, 30, 3), np.uint8)] * 4, ['image', 'gt', 't', 's'])
-    assert canvas.shape[1] == 4 * 30 + 3 * 4
-    assert tuple(canvas[grid.shape[0] - 1, 68 + 5]) == PALETTE[1]  # teacher panel, alpha=1
+    grid = side_by_side([np.zeros((20, 30, 3), np.uint8)] * 3, ['image', 'gt', 'p'])
+    assert canvas.shape[1] == 3 * 30 + 2 * 4
+    assert tuple(canvas[grid.shape[0] - 1, 68 + 25]) == PALETTE[1]  # prediction, alpha=1
 
 
 def test_interval_max_images_and_no_draw(tmp_path):

@@ -36,6 +36,11 @@ class TestGoldenValues:
         assert patch_gan_loss(d, False).item() == pytest.approx(fake, abs=1e-12)
         assert patch_gan_loss(torch.zeros(3, 1, 4, 5), True).item() == pytest.approx(
             math.log(2.0))
+        # 'sum': summed over an image's 2 patches, averaged over the batch of 1.
+        assert patch_gan_loss(d, True, reduction='sum').item() == pytest.approx(2 * real,
+                                                                                abs=1e-12)
+        assert patch_gan_loss(torch.zeros(3, 1, 4, 5), False, 'sum').item() == pytest.approx(
+            20 * math.log(2.0))
 
     def test_teacher_entropy(self):
         # p = (1/4, 3/4) at one pixel, uniform over 2 classes at the other.
@@ -223,10 +228,26 @@ class TestModules:
              information_entropy_loss(t)),
             ('PatchGANLoss', PatchGANLoss, (t[:, :1], True), patch_gan_loss(t[:, :1], True)),
         ]
+        inputs = dict(TeacherEntropyLoss=('t_logits',), ClassBalanceLoss=('t_logits',),
+                      KLAdversarialLoss=('s_logits', 't_logits'),
+                      DFADGeneratorLoss=('s_logits', 't_logits'), OnehotLoss=('t_logits',),
+                      ActivationLoss=('t_features',), InformationEntropyLoss=('t_logits',),
+                      PatchGANLoss=('d_logits',))
         for name, cls, args, expected in cases:
             module = MODELS.build(dict(type=name, loss_weight=0.5))
             assert isinstance(module, cls)
             assert torch.allclose(module(*args), 0.5 * expected), name
+            assert module.inputs == inputs[name], name
+
+    def test_patch_gan_module(self):
+        d = torch.randn(2, 1, 3, 4)
+        mean, summed = PatchGANLoss(), PatchGANLoss(reduction='sum', loss_weight=2.0)
+        assert torch.equal(mean(d), patch_gan_loss(d, True))  # G's term: fool D
+        assert torch.equal(mean(d, False), patch_gan_loss(d, False))
+        assert torch.equal(summed(d, False), 2.0 * (patch_gan_loss(d, False) * 12))
+        assert "reduction='sum'" in repr(summed)
+        with pytest.raises(ValueError, match='reduction'):
+            PatchGANLoss(reduction='max')
 
     def test_class_balance_module_base(self):
         t = torch.randn(2, 3, 4, 4)
@@ -243,3 +264,5 @@ class TestModules:
             class_balance_loss(torch.randn(1, 3), base=1)
         with pytest.raises(TypeError, match='bool'):
             patch_gan_loss(torch.randn(1, 1, 2, 2), 1)
+        with pytest.raises(ValueError, match='reduction'):
+            patch_gan_loss(torch.randn(1, 1, 2, 2), True, reduction='none')

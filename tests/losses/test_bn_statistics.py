@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from densekd.losses.bn_statistics import BNStatisticsPrior, bn_statistics_loss
+from densekd.losses.bn_statistics import BNStatisticsLoss, BNStatisticsPrior, bn_statistics_loss
+from densekd.registry import MODELS
 
 
 def test_golden_value():
@@ -73,3 +74,20 @@ class TestBNStatisticsPrior:
     def test_model_without_batchnorm_is_an_error(self):
         with pytest.raises(ValueError, match='no BatchNorm2d'):
             BNStatisticsPrior(nn.Conv2d(3, 3, 1))
+
+
+class TestBNStatisticsLoss:
+
+    def test_weighted_prior_of_the_attached_model(self):
+        torch.manual_seed(0)
+        model = TestBNStatisticsPrior()._model()
+        loss = MODELS.build(dict(type='BNStatisticsLoss', loss_weight=0.5))
+        assert isinstance(loss, BNStatisticsLoss) and loss.inputs == ()
+        with pytest.raises(RuntimeError, match='not attached'):
+            loss()
+        loss.attach(model)
+        prior = BNStatisticsPrior(model)  # a second set of hooks, for the expected value
+        x = torch.randn(2, 3, 6, 6)
+        with loss.record(), prior:
+            model(x)
+        assert torch.equal(loss(), 0.5 * prior.loss())

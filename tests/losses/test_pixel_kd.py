@@ -1,4 +1,4 @@
-"""Tests for densekd.losses.pixel_kd (pixel-wise KD, pixel_kl, pixel_entropy)."""
+"""Tests for densekd.losses.pixel_kd (pixel-wise KD, pixel_kl) and pixel_entropy."""
 import math
 
 import pytest
@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from densekd.losses import PixelKDLoss, pixel_kd_loss
-from densekd.losses.pixel_kd import pixel_entropy, pixel_kl
+from densekd.losses.pixel_kd import pixel_kl
+from densekd.losses.utils import pixel_entropy
 from densekd.registry import MODELS
 
 # B=2, C=3, H=W=2 logits, written out so the golden values below can be recomputed by hand.

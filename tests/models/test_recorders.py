@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from densekd.models.recorders import (ModuleOutputsRecorder, RecorderManager, RecorderPathError,
-                                      check_shapes, disable_inplace)
+                                      disable_inplace)
 from densekd.registry import TASK_UTILS
 
 TAPS = dict(logits_lr='segmentation_head.0', feat='decoder',
@@ -184,57 +184,3 @@ class TestRecorderManager:
         with pytest.raises(TypeError, match='module path str, a cfg dict'):
             RecorderManager(dict(a=3))
 
-
-class TestCheckShapes:
-    def _pair(self):
-        student = _dlv3plus().train()
-        torch.manual_seed(1)
-        teacher = smp.DeepLabV3(encoder_name='tu-test_resnet', encoder_weights=None,
-                                classes=13).eval()
-        s_taps = RecorderManager(dict(feat='decoder', logits='segmentation_head.0',
-                                      c5=dict(source='encoder', index=-1)))
-        t_taps = RecorderManager(dict(feat='decoder', logits='segmentation_head.0',
-                                      c5=dict(source='encoder', index=-1)))
-        s_taps.initialize(student)
-        t_taps.initialize(teacher)
-        return student, teacher, s_taps, t_taps
-
-    def test_ok_and_mismatch(self):
-        student, teacher, s_taps, t_taps = self._pair()
-        bn_before = student.encoder.model.bn1.running_mean.clone()
-        dummy = torch.zeros(1, 3, 64, 64)
-        # DeepLabV3+ decodes at 1/4 (16x16), DeepLabV3 at 1/8 (8x8); both have 256 channels.
-        # The encoders are the same but DeepLabV3 dilates to output stride 8 (c5 8x8).
-        shapes = check_shapes(s_taps, t_taps, [('feat', 'feat', 'channels'),
-                                               ('c5', 'c5', (0, 1))], dummy)
-        assert shapes[('feat', 'feat')] == ((1, 256, 16, 16), (1, 256, 8, 8))
-        assert shapes[('c5', 'c5')] == ((1, 96, 4, 4), (1, 96, 8, 8))
-        with pytest.raises(ValueError) as err:
-            check_shapes(s_taps, t_taps, [('feat', 'feat', 'spatial'),
-                                          dict(student='logits', teacher='logits', dims='all'),
-                                          ('c5', 'c5', 'channels')], dummy)
-        msg = str(err.value)
-        assert "student 'feat' (source 'decoder', shape (1, 256, 16, 16))" in msg
-        assert "teacher 'feat' (source 'decoder', shape (1, 256, 8, 8))" in msg
-        assert 'spatial sizes differ: (16, 16) vs (8, 8)' in msg
-        assert "source 'segmentation_head.0'" in msg and 'c5' not in msg
-        # Modes restored, no BatchNorm statistics touched by the dummy passes.
-        assert student.training and not teacher.training
-        assert all(m.training for m in student.modules())
-        assert torch.equal(student.encoder.model.bn1.running_mean, bn_before)
-
-    def test_errors(self):
-        student, teacher, s_taps, t_taps = self._pair()
-        dummy = torch.zeros(1, 3, 64, 64)
-        with pytest.raises(KeyError, match="No recorder named 'nope'"):
-            check_shapes(s_taps, t_taps, [('nope', 'feat')], dummy)
-        with pytest.raises(ValueError, match='dims must be one of'):
-            check_shapes(s_taps, t_taps, [('feat', 'feat', 'width')], dummy)
-        with pytest.raises(RuntimeError, match='student RecorderManager is not initialized'):
-            check_shapes(RecorderManager(dict(feat='decoder')), t_taps, [('feat', 'feat')], dummy)
-        s_list = RecorderManager(dict(enc='encoder'))
-        s_list.initialize(student)
-        t_list = RecorderManager(dict(enc='encoder'))
-        t_list.initialize(teacher)
-        with pytest.raises(ValueError, match=r"recorded list of 6 .*index=\.\.\."):
-            check_shapes(s_list, t_list, [('enc', 'enc')], dummy)
