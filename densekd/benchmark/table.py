@@ -173,12 +173,14 @@ def budget_text(budget: dict) -> str:
 def markdown(results: dict) -> str:
     """The results as a Markdown table, with the command and the budget."""
     budget_s = budget_text(results['budget'])
+    seeds = results['seeds']
+    lower, upper = results.get('lower'), results.get('upper')
+    gap = (f' Gap closed = (row − {lower}) / ({upper} − {lower}), or from the row\'s own '
+           f'baseline where it names one (vs baseline: margin, and ✓ where it exceeds the two '
+           f'rows\' std combined).' if lower and upper else '')
     lines = [f'# {results["suite"]}', '', results.get('description', ''), '',
-             f'Budget: {budget_s}; {results["seeds"]} seeds per row, mean ± std (each seed\'s '
-             f'value in brackets). Gap closed = (row − {results.get("lower")}) / '
-             f'({results.get("upper")} − {results.get("lower")}), or from the row\'s own baseline '
-             f'where it names one (vs baseline: margin, and ✓ where it exceeds the two rows\' '
-             f'std combined).', '',
+             f'Budget: {budget_s}; {seeds} seed{"s" if seeds != 1 else ""} per row, mean ± std '
+             f'(each seed\'s value in brackets).{gap}', '',
              f'Command: `{results["command"]}`  ', f'Code version {results["code_version"]}, '
              f'{results["created"]}, {results["machine"]}.', '',
              '| method | data | mIoU % | seeds | % of teacher | gap closed | vs baseline | '
