@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from densekd.benchmark.suite import load_suite
-from conftest import ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config
+from tests.helpers import ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config
 
 pytestmark = pytest.mark.e2e
 
