@@ -120,3 +120,30 @@ def evaluate(model, dataset, num_classes: int = 13) -> float:
             pred = model(item['inputs'][None]).argmax(1)[0]
             conf += confusion_matrix(pred, item['seg'], num_classes)
     return confusion_to_metrics(conf)['mIoU']
+
+
+def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overrides) -> str:
+    """Export a randomly initialised tiny segmentor the way a trained teacher is exported.
+
+    The weights go into an mmengine-style training checkpoint (``segmentor.*`` keys, as a
+    ``Supervised`` run saves them) and through ``tools/export_student.py``, so tests load
+    exactly the file format a real teacher has, without training one.
+
+    Args:
+        tmp_path: directory to write into.
+        seed: torch seed of the initialisation (other seeds give other weights).
+        name: file stem of the exported weights.
+        **overrides: changes to :data:`TINY_SEGMENTOR_ARGS` (e.g. ``classes=40``).
+
+    Returns:
+        Path of the exported ``<name>.pth`` (a ``<name>.safetensors`` sits next to it).
+    """
+    from densekd.models import build_segmentor
+    torch.manual_seed(seed)
+    model = build_segmentor(**{**TINY_SEGMENTOR_ARGS, **overrides})
+    checkpoint = osp.join(str(tmp_path), f'{name}_train.pth')
+    torch.save({'state_dict': {f'segmentor.{k}': v for k, v in model.state_dict().items()},
+                'meta': {}}, checkpoint)
+    out = osp.join(str(tmp_path), f'{name}.pth')
+    load_tool('export_student').main([checkpoint, out, '--prefix', 'segmentor.'])
+    return out
