@@ -7,6 +7,8 @@ import pytest
 
 from tests.helpers import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
 
+pytestmark = pytest.mark.e2e
+
 PHOTOS = textwrap.dedent("""
     train_dataloader = dict(batch_size=6, num_workers=0, persistent_workers=False,
         dataset=dict(_delete_=True, type='BundledPhotosDataset', num_samples=64,

@@ -13,6 +13,8 @@ from densekd.models import build_segmentor
 from tests.helpers import (TINY_SEGMENTOR, TINY_SEGMENTOR_ARGS, TINY_SYNTHROOMS, evaluate,
                            last_metrics, load_tool, tiny_data_body, write_config)
 
+pytestmark = pytest.mark.e2e
+
 KD_ORI = 'kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py'
 KD_BLIND = 'kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py'
 

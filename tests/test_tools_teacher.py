@@ -9,6 +9,8 @@ from densekd.datasets import SynthRoomsDataset
 from densekd.models import build_segmentor
 from tests.helpers import TINY_SEGMENTOR_ARGS, TINY_SYNTHROOMS, evaluate, last_metrics, load_tool
 
+pytestmark = pytest.mark.e2e
+
 
 def test_teacher_learns(tiny_teacher, synthrooms_root):
     trained = last_metrics(tiny_teacher['work_dir'])['mIoU']
