@@ -54,5 +54,5 @@ def tiny_teacher(tmp_path_factory, synthrooms_root):
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'e2e: runs the real tools end to end (slow); '
-                            'deselect with -m "not e2e"')
+    config.addinivalue_line('markers', 'e2e: runs the real tools end to end, or takes more '
+                            'than ~5 s; deselect with -m "not e2e" for a fast loop')
