@@ -18,6 +18,7 @@ SIZE = (32, 32)
 
 @pytest.fixture(scope='module')
 def teacher_weights(tmp_path_factory):
+    """Path of an exported tiny teacher (random weights, seed 0)."""
     return write_tiny_segmentor(tmp_path_factory.mktemp('kd_teacher'), seed=0)
 
 
@@ -32,6 +33,15 @@ def pair():
 
 
 def build_kd(teacher_weights, **kwargs):
+    """A KD of two tiny segmentors.
+
+    Args:
+        teacher_weights: the teacher's checkpoint.
+        **kwargs: further :class:`KD` arguments (``losses``, ...).
+
+    Returns:
+        The KD model (teacher frozen, student trainable).
+    """
     return KD(teacher=dict(TINY_SEGMENTOR, checkpoint=teacher_weights),
               student=dict(TINY_SEGMENTOR), **kwargs)
 

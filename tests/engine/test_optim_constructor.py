@@ -21,10 +21,12 @@ class Players(nn.Module):
 
 
 def optimized_params(wrapper):
+    """Every parameter of every group of ``wrapper``'s optimizer, repeats included."""
     return [p for group in wrapper.optimizer.param_groups for p in group['params']]
 
 
 def ids(params):
+    """The identities of ``params`` (tensors compare by value, not identity)."""
     return {id(p) for p in params}
 
 

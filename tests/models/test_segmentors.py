@@ -10,11 +10,21 @@ from tests.helpers import TINY_SEGMENTOR_ARGS, write_tiny_segmentor
 
 
 def tiny(seed, **overrides):
+    """A tiny segmentor initialised with ``seed``.
+
+    Args:
+        seed: torch seed (other seeds give other weights).
+        **overrides: changes to the tiny architecture, e.g. ``classes=40``.
+
+    Returns:
+        The smp model.
+    """
     torch.manual_seed(seed)
     return build_segmentor(**{**TINY_SEGMENTOR_ARGS, **overrides})
 
 
 def same_weights(model, state):
+    """Whether ``model`` holds exactly the keys and values of ``state``."""
     return set(model.state_dict()) == set(state) and all(
         torch.equal(v, state[k]) for k, v in model.state_dict().items())
 
