@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from densekd.benchmark.suite import load_suite
-from conftest import ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config
+from tests.helpers import ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config
 
-pytestmark = pytest.mark.e2e
+# Only the tests that run the tiny suite through tools/benchmark.py are end to end.
+e2e = pytest.mark.e2e
 
 ROW_FIELDS = {'method', 'config', 'teacher', 'data', 'budget_s', 'budget_steps', 'steps',
               'generator_steps', 'seeds', 'miou_per_seed', 'miou_mean', 'miou_std',
@@ -64,6 +65,7 @@ def first_run(tiny_suite):
     return load_tool('benchmark').main(args), args
 
 
+@e2e
 def test_results_json_has_every_field(first_run, tiny_suite):
     results, _ = first_run
     with open(osp.join(tiny_suite['out'], 'results.json')) as f:
@@ -87,6 +89,7 @@ def test_results_json_has_every_field(first_run, tiny_suite):
         assert os.path.getsize(osp.join(tiny_suite['out'], name)) > 0, name
 
 
+@e2e
 def test_failed_row_is_reported_and_does_not_stop_the_others(first_run):
     results, _ = first_run
     broken = next(r for r in results['rows'] if r['method'] == 'broken')
@@ -95,6 +98,7 @@ def test_failed_row_is_reported_and_does_not_stop_the_others(first_run):
     assert all(r['status'] == 'done' for r in results['rows'] if r['method'] != 'broken')
 
 
+@e2e
 def test_markdown_table_lists_every_row(first_run, tiny_suite):
     with open(osp.join(tiny_suite['out'], 'results.md')) as f:
         text = f.read()
@@ -102,6 +106,7 @@ def test_markdown_table_lists_every_row(first_run, tiny_suite):
         assert name in text
 
 
+@e2e
 def test_a_second_run_reuses_finished_rows(first_run, tiny_suite, capsys):
     _, args = first_run
     log = osp.join(tiny_suite['out'], 'runs', 'KD-ORI', 'seed0', 'train.log')

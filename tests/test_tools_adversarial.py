@@ -4,7 +4,10 @@ import os.path as osp
 import textwrap
 
 import pytest
-from conftest import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
+
+from tests.helpers import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
+
+pytestmark = pytest.mark.e2e
 
 PHOTOS = textwrap.dedent("""
     train_dataloader = dict(batch_size=6, num_workers=0, persistent_workers=False,

@@ -5,9 +5,9 @@ import textwrap
 
 import pytest
 import torch
-from conftest import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
 
 from densekd.utils.checkpoint import TRUST_ENV, CheckpointError
+from tests.helpers import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
 
 pytestmark = pytest.mark.e2e
 KD_ORI = 'kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py'

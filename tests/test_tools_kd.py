@@ -7,11 +7,13 @@ import textwrap
 import pytest
 import segmentation_models_pytorch as smp
 import torch
-from conftest import TINY_SEGMENTOR, TINY_SYNTHROOMS, last_metrics, load_tool, tiny_data_body, write_config
-from test_tools_teacher import evaluate
 
 from densekd.datasets import SynthRoomsDataset
 from densekd.models import build_segmentor
+from tests.helpers import (TINY_SEGMENTOR, TINY_SEGMENTOR_ARGS, TINY_SYNTHROOMS, evaluate,
+                           last_metrics, load_tool, tiny_data_body, write_config)
+
+pytestmark = pytest.mark.e2e
 
 KD_ORI = 'kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py'
 KD_BLIND = 'kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py'
@@ -31,7 +33,7 @@ def kd_body(teacher_weights: str, iters: int = 100) -> str:
 @pytest.fixture(scope='module')
 def untrained_student_miou(synthrooms_root):
     torch.manual_seed(0)
-    model = build_segmentor(**{k: v for k, v in TINY_SEGMENTOR.items() if k != 'type'})
+    model = build_segmentor(**TINY_SEGMENTOR_ARGS)
     return evaluate(model, SynthRoomsDataset(synthrooms_root, split='test', **TINY_SYNTHROOMS))
 
 
@@ -82,7 +84,7 @@ def test_exported_student_loads_in_plain_smp_with_same_predictions(tiny_teacher,
     state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
     assert not any(k.startswith('teacher.') for k in torch.load(tmp_path / 'student.pth'))
 
-    inside = build_segmentor(**{k: v for k, v in TINY_SEGMENTOR.items() if k != 'type'})
+    inside = build_segmentor(**TINY_SEGMENTOR_ARGS)
     inside.load_state_dict({k[len('student.'):]: v for k, v in state.items()
                             if k.startswith('student.')})
     x = SynthRoomsDataset(synthrooms_root, split='test', **TINY_SYNTHROOMS)[0]['inputs'][None]

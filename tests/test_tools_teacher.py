@@ -4,29 +4,18 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import TINY_SEGMENTOR, TINY_SYNTHROOMS, last_metrics, load_tool
 
 from densekd.datasets import SynthRoomsDataset
-from densekd.evaluation.iou_metric import confusion_matrix, confusion_to_metrics
 from densekd.models import build_segmentor
+from tests.helpers import TINY_SEGMENTOR_ARGS, TINY_SYNTHROOMS, evaluate, last_metrics, load_tool
 
-
-def evaluate(model, dataset) -> float:
-    """mIoU of ``model`` on ``dataset``, computed outside the Runner."""
-    model.eval()
-    conf = torch.zeros(13, 13, dtype=torch.long)
-    with torch.no_grad():
-        for i in range(len(dataset)):
-            item = dataset[i]
-            pred = model(item['inputs'][None]).argmax(1)[0]
-            conf += confusion_matrix(pred, item['seg'], 13)
-    return confusion_to_metrics(conf)['mIoU']
+pytestmark = pytest.mark.e2e
 
 
 def test_teacher_learns(tiny_teacher, synthrooms_root):
     trained = last_metrics(tiny_teacher['work_dir'])['mIoU']
     torch.manual_seed(0)
-    untrained = evaluate(build_segmentor(**{k: v for k, v in TINY_SEGMENTOR.items() if k != 'type'}),
+    untrained = evaluate(build_segmentor(**TINY_SEGMENTOR_ARGS),
                          SynthRoomsDataset(synthrooms_root, split='test', **TINY_SYNTHROOMS))
     assert trained > untrained + 5, (trained, untrained)
     assert osp.isfile(osp.join(tiny_teacher['work_dir'], 'iter_120.pth'))
@@ -69,8 +58,7 @@ def test_resume_with_missing_checkpoint_is_a_clear_error(tiny_teacher, tmp_path)
 
 
 def test_teacher_checkpoint_class_mismatch(tiny_teacher):
-    model = build_segmentor(**{**{k: v for k, v in TINY_SEGMENTOR.items() if k != 'type'},
-                               'classes': 40})
+    model = build_segmentor(**{**TINY_SEGMENTOR_ARGS, 'classes': 40})
     from densekd.models import load_weights
     with pytest.raises(ValueError, match='13 classes but the model config has 40'):
         load_weights(model, tiny_teacher['weights'])

@@ -159,7 +159,7 @@ def test_dataset_autogenerates_and_regenerates(tmp_path, monkeypatch):
 
 
 def test_make_synthrooms_cli_writes_grid(tmp_path):
-    from tests.conftest import load_tool
+    from tests.helpers import load_tool
     grid = tmp_path / 'grid.png'
     stats = load_tool('make_synthrooms').main(
         ['--out', str(tmp_path / 'd'), '--num-train', '4', '--num-test', '0', '--height', '24',

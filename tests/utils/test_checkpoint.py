@@ -5,15 +5,13 @@ import traceback
 
 import pytest
 import torch
-from conftest import TINY_SEGMENTOR
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from densekd.models import build_segmentor
 from densekd.utils.checkpoint import (TRUST_ENV, CheckpointError, load_checkpoint, trust_enabled,
                                       trusted_checkpoints)
-
-SEGMENTOR = {k: v for k, v in TINY_SEGMENTOR.items() if k != 'type'}
+from tests.helpers import TINY_SEGMENTOR_ARGS as SEGMENTOR
 
 
 class Payload:
