@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo bench test install clean
+.PHONY: demo bench test test-fast lint install clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ $(STAMP): setup.py
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: lint
 	OMP_NUM_THREADS=2 $(PY) -m pytest -q tests
+
+# pyflakes + pycodestyle (ruff.toml); part of make test, so CI lints too.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# The fast loop: everything but the end-to-end runs.
+test-fast: $(STAMP)
+	OMP_NUM_THREADS=2 $(PY) -m pytest -q tests -m "not e2e"
 
 demo: $(STAMP)
 	$(PY) tools/benchmark.py configs/benchmarks/demo.py

@@ -25,5 +25,5 @@ setup(
         'matplotlib',  # benchmark figures
         'setuptools',  # mmengine 0.10.7 imports distutils (gone in Python 3.12)
     ],
-    extras_require={'tests': ['pytest'], 'tensorboard': ['tensorboard']},
+    extras_require={'tests': ['pytest', 'ruff'], 'tensorboard': ['tensorboard']},
 )

@@ -13,7 +13,8 @@ Examples::
     python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --budget 120 --seeds 2
     python tools/benchmark.py configs/benchmarks/synthrooms_cpu.py --steps 400
     python tools/benchmark.py configs/benchmarks/synthrooms_48x64.py --student-steps 1500
-    python tools/benchmark.py --speed configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py
+    python tools/benchmark.py --speed \
+        configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py
 """
 import argparse
 import os.path as osp

@@ -1,4 +1,5 @@
-"""Train with a densekd config: ``python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]]``."""
+"""Train with a densekd config: ``python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]]``.
+"""
 import argparse
 import os
 import os.path as osp
@@ -15,7 +16,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a densekd model (teacher or student).')
-    parser.add_argument('config', help='config file, e.g. configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py')
+    parser.add_argument('config', help='config file, e.g. '
+                        'configs/kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',

@@ -32,7 +32,8 @@ def select_wrapper(optim_wrapper: OptimWrapper | OptimWrapperDict, name: str) ->
     if not isinstance(optim_wrapper, OptimWrapperDict):
         return optim_wrapper
     if name not in optim_wrapper:
-        raise KeyError(f'optim_wrapper has no entry {name!r} (entries: {list(optim_wrapper.keys())});'
+        raise KeyError(f'optim_wrapper has no entry {name!r} '
+                       f'(entries: {list(optim_wrapper.keys())});'
                        f' add optim_wrapper.{name}=dict(optimizer=...) to the config')
     return optim_wrapper[name]
 
@@ -60,7 +61,8 @@ class BaseSegAlgorithm(BaseModel):
             return forward_padded(self.eval_network, inputs)
         raise ValueError(f'unknown forward mode {mode!r}; expected loss, predict or tensor')
 
-    def loss(self, inputs: torch.Tensor, seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor,
+             seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Losses of one batch (single-optimizer regimes)."""
         raise NotImplementedError  # abstract
 

@@ -35,7 +35,8 @@ class KD(BaseDistiller):
         self.distill_losses = DistillLossSet(losses or dict(kd=dict(type='PixelKDLoss', tau=1.0)))
         self.distill_losses.attach(self.student, self.teacher, check_input_size)
 
-    def loss(self, inputs: torch.Tensor, seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor,
+             seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         student_taps, teacher_taps = self.distill_losses.record()
         with teacher_taps, torch.no_grad():
             t_logits = self.teacher(inputs)

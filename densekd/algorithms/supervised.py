@@ -54,7 +54,8 @@ class Supervised(BaseSegAlgorithm):
     def eval_network(self) -> nn.Module:
         return self.segmentor
 
-    def loss(self, inputs: torch.Tensor, seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def loss(self, inputs: torch.Tensor,
+             seg: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         if seg is None:
             raise ValueError('Supervised training needs labelled batches (a "seg" entry); '
                              'the train dataloader gave images only')

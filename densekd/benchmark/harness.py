@@ -164,8 +164,8 @@ def run_suite(suite: Suite, out: str, budget_s: Optional[float] = None,
         code_version=code, created=time.strftime('%Y-%m-%d %H:%M'),
         machine=f'{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, '
                 f'{parallel} runs side by side x {threads} thread(s)',
-        budget=dict(seconds=budget_s, steps=steps, student_steps=student_steps), seeds=seeds, lower=suite.lower,
-        upper=suite.upper,
+        budget=dict(seconds=budget_s, steps=steps, student_steps=student_steps), seeds=seeds,
+        lower=suite.lower, upper=suite.upper,
         teacher=dict(method=suite.teacher.name, config=suite.teacher.config,
                      checkpoint=repo_relative(teacher.weights), key=teacher.key,
                      data=('given checkpoint' if teacher_checkpoint else

@@ -72,7 +72,7 @@ def instrument(model, timer: RegionTimer) -> None:
 
 
 def _random_teacher(cfg) -> str:
-    """A checkpoint of the config's teacher with random weights (speed does not need trained ones)."""
+    """A checkpoint of the config's teacher with random weights (speed needs no trained ones)."""
     from densekd.algorithms.base import build_model
     teacher = {k: v for k, v in cfg.model.teacher.to_dict().items() if k != 'checkpoint'}
     path = osp.join(tempfile.mkdtemp(prefix='densekd_speed_'), 'teacher.pth')
@@ -257,8 +257,9 @@ def speed_report(config: str, iters: int = 10, warmup: int = 3, threads: int = 2
     if type(runner.model).__name__ == 'MosaicKD':
         passes = mosaickd_passes(runner.model, cfg.train_dataloader.batch_size)
     table = format_table(cfg) if formats and 'teacher' in cfg.model else None
-    return dict(formats=table, passes_alone_s=passes, iteration_over_passes=None if passes is None
-                else s_per_iter / passes['sum'],config=config, threads=threads, s_per_iter=s_per_iter,
+    return dict(formats=table, passes_alone_s=passes,
+                iteration_over_passes=None if passes is None else s_per_iter / passes['sum'],
+                config=config, threads=threads, s_per_iter=s_per_iter,
                 student_steps_per_iter=steps, student_steps_per_s=steps / s_per_iter,
                 breakdown_ms={k: round(v, 1) for k, v in breakdown.items()},
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -156,7 +156,8 @@ def add_baseline_margins(rows: List[dict], upper: Optional[str]) -> None:
         row.update(margin=_round(margin), margin_spread=_round(spread),
                    beats_baseline=bool(margin > spread))
         top = by_name.get(upper)
-        if top is not None and top['miou_mean'] is not None and top['miou_mean'] != base['miou_mean']:
+        if (top is not None and top['miou_mean'] is not None
+                and top['miou_mean'] != base['miou_mean']):
             row['gap_closed'] = _round(
                 100 * margin / (top['miou_mean'] - base['miou_mean']), 1)
 

@@ -1,9 +1,9 @@
 """OOD subset selection by teacher entropy (MosaicKD ``prepare_ood_data``, made dense).
 
-MosaicKD (github.com/zju-vipa/MosaicKD; ``docs/methods.md``) runs the teacher over the whole OOD set, scores each
-image by the entropy of its prediction and keeps the **highest-entropy** (most out-of-domain)
-images, cached per teacher and data. The dense version scores an image by the mean over its
-pixels of the per-pixel entropy ``-Σ_c p_c log p_c`` of ``softmax(teacher(x))``.
+MosaicKD (github.com/zju-vipa/MosaicKD; ``docs/methods.md``) runs the teacher over the whole OOD
+set, scores each image by the entropy of its prediction and keeps the **highest-entropy** (most
+out-of-domain) images, cached per teacher and data. The dense version scores an image by the mean
+over its pixels of the per-pixel entropy ``-Σ_c p_c log p_c`` of ``softmax(teacher(x))``.
 """
 from __future__ import annotations
 

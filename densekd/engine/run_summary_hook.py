@@ -83,7 +83,8 @@ class RunSummaryHook(Hook):
         steps = self._steps(runner)
         runner.message_hub.update_info(STEPS_KEY, steps)
         self.summary.update(
-            iter=loop.iter if iters is None else iters, max_iters=loop.max_iters, budget_s=getattr(loop, 'budget_s', None),
+            iter=loop.iter if iters is None else iters, max_iters=loop.max_iters,
+            budget_s=getattr(loop, 'budget_s', None),
             train_seconds=round(self._train_seconds(runner), 3),
             progress=loop.progress() if hasattr(loop, 'progress') else loop.iter / loop.max_iters,
             steps=steps, finished=finished)

@@ -70,8 +70,9 @@ class SegVisualizationHook(Hook):
     """Draw segmentation results of the test (optionally val) loop and dump predicted labels.
 
     For each drawn sample, ``out_dir/<stem>.png`` holds, left to right: the image, the GT
-    overlay and the prediction overlay, with a legend band of the classes present. With ``label_out_dir`` every test
-    prediction is also written as a uint8 class-id PNG ``label_out_dir/<stem>.png``.
+    overlay and the prediction overlay, with a legend band of the classes present. With
+    ``label_out_dir`` every test prediction is also written as a uint8 class-id PNG
+    ``label_out_dir/<stem>.png``.
 
     Classes and palette come from the dataset's ``metainfo`` (``classes``, ``palette``, RGB);
     without one, ``class_<k>`` names and VOC colours (class k -> cmap[k + 1]) are used.

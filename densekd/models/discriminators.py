@@ -44,8 +44,8 @@ class PatchDiscriminator(nn.Module):
     """PatchGAN discriminator giving one real/fake logit per image patch.
 
     MosaicKD (Fang et al., NeurIPS 2021; ``engine/models/generator.py`` in
-    github.com/zju-vipa/MosaicKD) judges *local* authenticity with stacks of stride-2 4×4 convolutions followed by a
-    1×1 convolution to one logit::
+    github.com/zju-vipa/MosaicKD) judges *local* authenticity with stacks of stride-2 4×4
+    convolutions followed by a 1×1 convolution to one logit::
 
         Conv4×4 s2 p1 (C -> ndf, bias) -> LReLU(0.2)
         (n-1) × [Conv4×4 s2 p1 (-> 2× channels, capped at 8ndf) -> Norm -> LReLU(0.2)]

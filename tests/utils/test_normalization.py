@@ -13,7 +13,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
                  if '_base_' not in p and 'benchmarks' not in p)
 BLIND = osp.join(ROOT, 'configs/kd/kd-blind_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py')
-NYU_MOSAIC = osp.join(ROOT, 'configs/mosaickd/mosaickd_dlv3-r50_dlv3-mbv2_nyuv2-128x128_imagenet.py')
+NYU_MOSAIC = osp.join(ROOT,
+                      'configs/mosaickd/mosaickd_dlv3-r50_dlv3-mbv2_nyuv2-128x128_imagenet.py')
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
