@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .utils import WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau
+from .utils import TemperatureDenseLoss, align_spatial, check_mask, check_pair, check_tau
 
 
 def channel_wise_divergence(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0,
@@ -72,7 +72,7 @@ def channel_wise_divergence(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: f
 
 
 @MODELS.register_module()
-class ChannelWiseDivergence(WeightedDenseLoss):
+class ChannelWiseDivergence(TemperatureDenseLoss):
     r"""CWD loss module: ``loss_weight · τ²/(N·C) · Σ_n Σ_c KL(φ(y_T^{n,c}) || φ(y_S^{n,c}))``.
 
     See :func:`channel_wise_divergence` (normalised per channel map, not per pixel).
@@ -87,14 +87,6 @@ class ChannelWiseDivergence(WeightedDenseLoss):
         >>> loss(torch.randn(2, 13, 8, 8), torch.randn(2, 13, 8, 8)).shape
         torch.Size([])
     """
-
-    hparams = ('tau',)
-
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
-                 resize: Optional[str] = None) -> None:
-        check_tau(tau)
-        super().__init__(loss_weight, resize)
-        self.tau = tau
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from densekd.registry import MODELS
 
-from .utils import (WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau,
+from .utils import (TemperatureDenseLoss, align_spatial, check_mask, check_pair, check_tau,
                     masked_mean)
 
 
@@ -90,7 +90,7 @@ def pixel_kd_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float = 1.0
 
 
 @MODELS.register_module()
-class PixelKDLoss(WeightedDenseLoss):
+class PixelKDLoss(TemperatureDenseLoss):
     r"""Pixel-wise KD loss module: ``loss_weight · τ² · mean_{i∈Ω} KL(p^T_i || p^S_i)``.
 
     See :func:`pixel_kd_loss` for the formula and the reduction (mean over valid pixels).
@@ -105,14 +105,6 @@ class PixelKDLoss(WeightedDenseLoss):
         >>> loss(torch.randn(2, 13, 8, 8), torch.randn(2, 13, 8, 8)).shape
         torch.Size([])
     """
-
-    hparams = ('tau',)
-
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
-                 resize: Optional[str] = None) -> None:
-        check_tau(tau)
-        super().__init__(loss_weight, resize)
-        self.tau = tau
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:

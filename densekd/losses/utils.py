@@ -241,8 +241,26 @@ class WeightedDenseLoss(WeightedLoss):
         self.resize = resize
 
 
+class TemperatureDenseLoss(WeightedDenseLoss):
+    """Base of the dense losses on softened distributions: a validated temperature ``tau``.
+
+    Args:
+        tau: Temperature ``τ > 0``.
+        loss_weight: Multiplier of the loss.
+        resize: ``None``, ``'student'`` or ``'teacher'``; see :func:`align_spatial`.
+    """
+
+    hparams = ('tau',)
+
+    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
+                 resize: Optional[str] = None) -> None:
+        check_tau(tau)
+        super().__init__(loss_weight, resize)
+        self.tau = tau
+
+
 __all__ = [
     'RESIZE_MODES', 'check_tensor', 'check_resize', 'check_tau', 'check_loss_weight',
     'align_spatial', 'check_pair', 'check_mask', 'masked_mean', 'pixel_entropy', 'WeightedLoss',
-    'WeightedDenseLoss',
+    'WeightedDenseLoss', 'TemperatureDenseLoss',
 ]
