@@ -189,6 +189,24 @@ def _short_list(items: Sequence[str], n: int = 10) -> str:
     return shown + (f', ... ({len(items) - n} more)' if len(items) > n else '')
 
 
+def evenly_spaced(items: Sequence[Any], max_samples: int | None, name: str) -> list[Any]:
+    """At most ``max_samples`` of ``items``, evenly spaced over their order (all when None).
+
+    Every densekd dataset's ``max_samples`` means this: a subset that spans the whole sorted
+    list (in an ImageNet-style tree, many classes rather than the first one).
+
+    Raises:
+        DatasetError: ``max_samples`` < 1 (the message starts with ``name``).
+    """
+    items = list(items)
+    if max_samples is not None and max_samples < 1:
+        raise DatasetError(f'{name}: max_samples must be >= 1, got {max_samples}')
+    if max_samples is None or max_samples >= len(items):
+        return items
+    keep = np.linspace(0, len(items) - 1, max_samples).round().astype(int)
+    return [items[i] for i in keep]
+
+
 @DATASETS.register_module()
 class NYUv2Dataset(Dataset):
     """NYUv2 semantic segmentation in the VainF toolkit layout.
@@ -205,9 +223,12 @@ class NYUv2Dataset(Dataset):
         label_dir: Label folder: ``'seg13'`` (13 classes) or ``'seg40'`` (40 classes); another
             name needs ``num_classes``.
         num_classes: Number of classes; derived from ``label_dir`` when None.
-        max_samples: Keep only the first ``max_samples`` pairs (sorted by name); None keeps all.
+        max_samples: Keep at most this many pairs, evenly spaced over the names' sorted order
+            (:func:`evenly_spaced`); None keeps all.
         img_dir: Image folder name.
-        seed: Optional seed for the augmentation pipeline (see :func:`build_pipeline`).
+        pipeline_seed: Optional seed for the augmentation pipeline (see :func:`build_pipeline`).
+            As in every densekd dataset, ``seed`` would name what the data are (generated
+            datasets), ``pipeline_seed`` their augmentation stream.
 
     Raises:
         DatasetNotFoundError: missing root or split folder.
@@ -224,7 +245,7 @@ class NYUv2Dataset(Dataset):
                  num_classes: int | None = None,
                  max_samples: int | None = None,
                  img_dir: str = 'image',
-                 seed: int | None = None) -> None:
+                 pipeline_seed: int | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         self.data_root = resolve_data_root(data_root, name, self._missing_root_hint())
@@ -264,17 +285,14 @@ class NYUv2Dataset(Dataset):
                       f'{other_lbls} non-PNG entries in {lbl_split} and {unused} labels '
                       f'without an image', logger='current', level=30)
 
-        stems = sorted(images)
-        if max_samples is not None:
-            if max_samples < 1:
-                raise DatasetError(f'{name}: max_samples must be >= 1, got {max_samples}')
-            stems = stems[:max_samples]
+        stems = evenly_spaced(sorted(images), max_samples, name)
         self.img_paths = [str(images[s]) for s in stems]
         self.seg_paths = [str(labels[s]) for s in stems]
 
         if pipeline is None:
             pipeline = default_pipeline_cfg()
-        self.pipeline = pipeline if callable(pipeline) else build_pipeline(pipeline, seed=seed)
+        self.pipeline = (pipeline if callable(pipeline)
+                         else build_pipeline(pipeline, seed=pipeline_seed))
         print_log(f'{name}: {len(self)} {split} images from {self.data_root} '
                   f'({label_dir}, {self.num_classes} classes)', logger='current')
 

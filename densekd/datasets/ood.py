@@ -19,7 +19,8 @@ from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
 
-from .nyuv2 import IMG_EXTENSIONS, DatasetError, read_image_rgb, resolve_data_root
+from .nyuv2 import (IMG_EXTENSIONS, DatasetError, evenly_spaced, read_image_rgb,
+                    resolve_data_root)
 from .transforms import build_pipeline, default_pipeline_cfg
 
 __all__ = ['ImageFolderDataset', 'BundledPhotosDataset', 'bundled_photo_files',
@@ -47,7 +48,7 @@ class ImageFolderDataset(Dataset):
         extensions: File extensions to keep (case-insensitive).
         max_samples: Keep at most this many files, evenly spaced over the sorted list (class
             folders stay represented); None keeps all.
-        seed: Optional seed for the augmentation pipeline.
+        pipeline_seed: Optional seed for the augmentation pipeline.
 
     Raises:
         DatasetNotFoundError: missing folder.
@@ -59,7 +60,7 @@ class ImageFolderDataset(Dataset):
                  pipeline: Sequence[dict[str, Any]] | Callable | None = None,
                  extensions: Sequence[str] = IMG_EXTENSIONS,
                  max_samples: int | None = None,
-                 seed: int | None = None) -> None:
+                 pipeline_seed: int | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         self.data_root = resolve_data_root(data_root, name)
@@ -77,15 +78,9 @@ class ImageFolderDataset(Dataset):
         if not files:
             raise DatasetError(f'{name}: no image files under {str(self.data_root)!r} (searched '
                                f'recursively for {", ".join(exts)})')
-        if max_samples is not None:
-            if max_samples < 1:
-                raise DatasetError(f'{name}: max_samples must be >= 1, got {max_samples}')
-            if max_samples < len(files):
-                keep = np.linspace(0, len(files) - 1, max_samples).round().astype(int)
-                files = [files[i] for i in keep]
-        self.img_paths = files
-        self.pipeline = _make_pipeline(pipeline, seed)
-        print_log(f'{name}: {len(files)} images under {self.data_root}'
+        self.img_paths = evenly_spaced(files, max_samples, name)
+        self.pipeline = _make_pipeline(pipeline, pipeline_seed)
+        print_log(f'{name}: {len(self.img_paths)} images under {self.data_root}'
                   + (f' ({other} other files ignored)' if other else ''), logger='current')
 
     def __len__(self) -> int:

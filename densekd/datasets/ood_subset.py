@@ -27,7 +27,7 @@ from densekd.registry import DATASETS
 
 __all__ = ['score_images_by_entropy', 'EntropySubsetDataset']
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 def _list_collate(batch: list) -> list:
@@ -225,8 +225,10 @@ class EntropySubsetDataset(Dataset):
 
     Args:
         dataset: the dataset to subset, a config dict (built from ``DATASETS``) or an instance.
-        teacher: ``dict(model=<segmentor config for build_segmentor>, checkpoint=<path>)``, or an
-            ``nn.Module`` (then hashed by its weights).
+        teacher: the segmentor config with its ``checkpoint``, the same dict as a distiller's
+            ``model.teacher`` (``dict(type='SmpSegmentor', arch=..., ..., checkpoint=<path>)``;
+            ``type`` defaults to ``'SmpSegmentor'``), or an ``nn.Module`` (then hashed by its
+            weights).
         num_keep: number of images to keep (int, clipped to the dataset size with a warning)
             or a fraction in (0, 1] of the dataset (float).
         cache_dir: folder of the ranking cache; no caching when None.
@@ -313,13 +315,13 @@ class EntropySubsetDataset(Dataset):
         if isinstance(teacher, nn.Module):
             _state_sha256(teacher, h)
             return teacher, h
-        if not isinstance(teacher, dict) or 'model' not in teacher:
-            raise TypeError('EntropySubsetDataset.teacher must be dict(model=<segmentor config>, '
-                            f'checkpoint=<path>) or an nn.Module, got {teacher!r}')
-        unknown = set(teacher) - {'model', 'checkpoint'}
-        if unknown:
-            raise ValueError(f'EntropySubsetDataset.teacher: unknown keys {sorted(unknown)}; '
-                             f'expected model and checkpoint')
+        if not isinstance(teacher, dict):
+            raise TypeError('EntropySubsetDataset.teacher must be a segmentor config with its '
+                            f'checkpoint (as model.teacher) or an nn.Module, got {teacher!r}')
+        if 'model' in teacher:
+            raise ValueError('EntropySubsetDataset.teacher takes the segmentor config itself, '
+                             'as a distiller\'s model.teacher: dict(type=..., arch=..., '
+                             'checkpoint=...), not dict(model=..., checkpoint=...)')
         ckpt = teacher.get('checkpoint')
         if not ckpt:
             raise ValueError('EntropySubsetDataset.teacher.checkpoint is required: ranking OOD '
@@ -328,17 +330,15 @@ class EntropySubsetDataset(Dataset):
             raise FileNotFoundError(f'EntropySubsetDataset.teacher.checkpoint {ckpt} does not '
                                     f'exist')
         _file_sha256(ckpt, h)
-        h.update(json.dumps(teacher['model'], sort_keys=True, default=str).encode())
+        model_cfg = {k: v for k, v in teacher.items() if k != 'checkpoint'}
+        h.update(json.dumps(model_cfg, sort_keys=True, default=str).encode())
         return None, h
 
     @staticmethod
     def _build_teacher(teacher: dict) -> nn.Module:
-        from densekd.models.segmentors import build_segmentor, load_weights
-        from densekd.registry import MODELS
+        from densekd.algorithms.base import build_model  # the distillers' teacher builder
 
-        model_cfg = dict(teacher['model'])
-        model = MODELS.build(model_cfg) if 'type' in model_cfg else build_segmentor(**model_cfg)
-        return load_weights(model, teacher['checkpoint'])
+        return build_model(teacher)
 
     @staticmethod
     def _scoring_copy(dataset: Dataset, score_pipeline: List[dict]) -> Dataset:

@@ -36,13 +36,13 @@ class SynthRoomsDataset(NYUv2Dataset):
         split: ``'train'`` or ``'test'``.
         pipeline: albumentations transform dicts (see :class:`NYUv2Dataset`).
         label_dir: Must be ``'seg13'`` (SynthRooms has the 13 NYUv2 classes only).
-        max_samples: Keep only the first ``max_samples`` images.
+        max_samples: Keep at most this many images, evenly spaced (as every densekd dataset).
         num_train: Generated training images.
         num_test: Generated test images.
         height: Generated image height.
         width: Generated image width.
         seed: Generation seed (the augmentation seed is ``pipeline_seed``).
-        pipeline_seed: Seed for the augmentation pipeline (``NYUv2Dataset``'s ``seed``).
+        pipeline_seed: Seed for the augmentation pipeline.
         num_workers: Generation processes (None = automatic).
         **kwargs: Other :class:`NYUv2Dataset` arguments.
     """
@@ -68,7 +68,7 @@ class SynthRoomsDataset(NYUv2Dataset):
         self.generation = ensure_synthrooms(root, num_train, num_test, height, width, seed,
                                             num_workers)
         super().__init__(root, split=split, pipeline=pipeline, label_dir=label_dir,
-                         max_samples=max_samples, seed=pipeline_seed, **kwargs)
+                         max_samples=max_samples, pipeline_seed=pipeline_seed, **kwargs)
 
     @staticmethod
     def _missing_root_hint() -> str:

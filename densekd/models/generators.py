@@ -158,7 +158,7 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-class _NormalisedImageGenerator(nn.Module):
+class NormalisedImageGenerator(nn.Module):
     """Base: holds mean/std and turns the network's [0, 1] output into the input space.
 
     Subclasses implement ``forward_unit(z) -> images in [0, 1]`` and ``sample_latent``.
@@ -200,7 +200,7 @@ class _NormalisedImageGenerator(nn.Module):
 
 
 @MODELS.register_module()
-class DCGANGenerator(_NormalisedImageGenerator):
+class DCGANGenerator(NormalisedImageGenerator):
     """DCGAN generator: DFAD's ``GeneratorB`` with a sigmoid head.
 
     Layout (Fang et al., "Data-Free Adversarial Distillation", arXiv 1912.11006,
@@ -278,8 +278,8 @@ class DCGANGenerator(_NormalisedImageGenerator):
 
 
 @MODELS.register_module()
-class PatchGenerator(_NormalisedImageGenerator):
-    """Fully convolutional generator from a spatial latent grid ("mosaic" generator).
+class PatchGenerator(NormalisedImageGenerator):
+    """Fully convolutional generator from a spatial latent grid (MosaicKD's noise generator).
 
     The latent code is a grid ``z``: B×(nz + global_nz)×gh×gw and the output is
     ``(gh·2^k)×(gw·2^k)`` with ``k = num_upsamples``. There is no Linear layer, so the image

@@ -1,4 +1,6 @@
 """Tests for densekd.datasets.nyuv2 on tiny files in the VainF layout."""
+import os.path as osp
+
 import cv2
 import numpy as np
 import pytest
@@ -192,3 +194,18 @@ def test_colour_label_rejected(tmp_path):
     _write_rgb(tmp_path / 'seg13/train/00001.png', np.zeros((H, W, 3), np.uint8))
     with pytest.raises(DatasetError, match=r'00001\.png.*single-channel uint8'):
         NYUv2Dataset(tmp_path)[0]
+
+
+def test_max_samples_is_evenly_spaced_in_every_dataset(tmp_path):
+    """NYUv2 and image folders keep the same subset: evenly spaced over the sorted names."""
+    from densekd.datasets.nyuv2 import evenly_spaced
+    assert evenly_spaced(range(10), 3, 'x') == [0, 4, 9]  # linspace(0, 9, 3) rounded (4.5 -> 4)
+    assert evenly_spaced(range(3), 5, 'x') == [0, 1, 2]
+    assert evenly_spaced('ab', None, 'x') == ['a', 'b']
+    with pytest.raises(DatasetError, match='x: max_samples must be >= 1'):
+        evenly_spaced(range(3), 0, 'x')
+    make_nyu(tmp_path, n=5)
+    ds = NYUv2Dataset(tmp_path, split='train', max_samples=3)
+    names = [osp.basename(p) for p in ds.img_paths]
+    every = sorted(osp.basename(p) for p in NYUv2Dataset(tmp_path, split='train').img_paths)
+    assert names == [every[0], every[2], every[4]]

@@ -100,7 +100,7 @@ def test_score_mixed_sizes_and_tensor_items(teacher):
 
 def test_subset_keeps_highest_entropy_descending(teacher, checkpoint):
     ds = TinyImages(n=6)
-    subset = EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint=checkpoint),
+    subset = EntropySubsetDataset(ds, dict(TEACHER_CFG, checkpoint=checkpoint),
                                   num_keep=3, batch_size=4)
     ref = _reference_scores(teacher, ds)
     expected = torch.argsort(ref, descending=True)[:3].tolist()
@@ -135,7 +135,7 @@ def test_cache_hit_skips_scoring(teacher, checkpoint, tmp_path, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ood_subset, 'score_images_by_entropy', counting)
-    cfg = dict(model=TEACHER_CFG, checkpoint=checkpoint)
+    cfg = dict(TEACHER_CFG, checkpoint=checkpoint)
     cache = tmp_path / 'cache'
     first = EntropySubsetDataset(TinyImages(n=6), cfg, num_keep=4, cache_dir=str(cache))
     assert len(calls) == 1
@@ -156,7 +156,7 @@ def test_cache_hit_skips_scoring(teacher, checkpoint, tmp_path, monkeypatch):
     state = torch.load(checkpoint)
     state['segmentation_head.0.bias'] += 1.0
     torch.save(state, other_ckpt)
-    EntropySubsetDataset(TinyImages(n=6), dict(model=TEACHER_CFG, checkpoint=str(other_ckpt)),
+    EntropySubsetDataset(TinyImages(n=6), dict(TEACHER_CFG, checkpoint=str(other_ckpt)),
                          num_keep=2, cache_dir=str(cache))
     assert len(calls) == 3
     assert len(list(cache.glob('*.json'))) == 3
@@ -199,7 +199,7 @@ def test_registered_and_built_from_config(checkpoint):
     DATASETS.register_module(name='_TinyImagesForSubsetTest', module=TinyImages, force=True)
     subset = DATASETS.build(dict(type='EntropySubsetDataset',
                                  dataset=dict(type='_TinyImagesForSubsetTest', n=4),
-                                 teacher=dict(model=TEACHER_CFG, checkpoint=checkpoint),
+                                 teacher=dict(TEACHER_CFG, checkpoint=checkpoint),
                                  num_keep=0.5))
     assert isinstance(subset, EntropySubsetDataset) and len(subset) == 2
     assert subset[1]['inputs'].shape == (3, 64, 64)
@@ -208,17 +208,17 @@ def test_registered_and_built_from_config(checkpoint):
 def test_teacher_config_errors(tmp_path):
     ds = TinyImages(n=2)
     with pytest.raises(ValueError, match='checkpoint is required'):
-        EntropySubsetDataset(ds, dict(model=TEACHER_CFG), num_keep=1)
+        EntropySubsetDataset(ds, dict(TEACHER_CFG), num_keep=1)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint=str(tmp_path / 'missing.pth')),
+        EntropySubsetDataset(ds, dict(TEACHER_CFG, checkpoint=str(tmp_path / 'missing.pth')),
                              num_keep=1)
-    with pytest.raises(ValueError, match='unknown keys'):
-        EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint='x', ckpt='y'), num_keep=1)
+    with pytest.raises(ValueError, match='not dict\\(model=..., checkpoint=...\\)'):
+        EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint='x'), num_keep=1)
     wrong = smp.DeepLabV3Plus(encoder_name='tu-test_resnet', encoder_weights=None, classes=5)
     path = tmp_path / 'five.pth'
     torch.save(wrong.state_dict(), path)
     with pytest.raises(ValueError, match='classes'):
-        EntropySubsetDataset(ds, dict(model=TEACHER_CFG, checkpoint=str(path)), num_keep=1)
+        EntropySubsetDataset(ds, dict(TEACHER_CFG, checkpoint=str(path)), num_keep=1)
 
 
 def test_score_pipeline_reaches_wrapped_datasets(teacher):

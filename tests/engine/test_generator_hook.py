@@ -176,7 +176,7 @@ def test_model_without_generator(tmp_path):
 
 
 def test_source_assembling_generator_draws_from_fixed_real_crops(tmp_path):
-    from densekd.models.mosaic_generator import OODMosaicGenerator
+    from densekd.models.ood_mosaic_generator import OODMosaicGenerator
 
     runner = _runner(tmp_path, max_iters=4)
     runner.model.generator = OODMosaicGenerator(num_sources=2, nz=2, global_nz=2, width=4,
@@ -191,7 +191,7 @@ def test_source_assembling_generator_draws_from_fixed_real_crops(tmp_path):
 
 
 def test_source_assembling_generator_without_real_batch_is_an_error(tmp_path):
-    from densekd.models.mosaic_generator import OODMosaicGenerator
+    from densekd.models.ood_mosaic_generator import OODMosaicGenerator
 
     runner = _runner(tmp_path, max_iters=1)
     runner.model.generator = OODMosaicGenerator(num_sources=2, nz=2, global_nz=2, width=4,

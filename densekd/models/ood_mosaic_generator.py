@@ -25,12 +25,12 @@ from torch import nn
 from densekd.registry import MODELS
 from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
-from .generators import (SizeLike, StatsLike, _NormalisedImageGenerator, check_divisible_size,
+from .generators import (NormalisedImageGenerator, SizeLike, StatsLike, check_divisible_size,
                          dcgan_init_, latent_grid, position_grid)
 
 
 @MODELS.register_module()
-class OODMosaicGenerator(_NormalisedImageGenerator):
+class OODMosaicGenerator(NormalisedImageGenerator):
     """Soft-mask compositor of ``num_sources`` real OOD crops per image.
 
     For each output image and each of its sources ``k`` a small shared network scores, at

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from densekd.models.mosaic_generator import OODMosaicGenerator
+from densekd.models.ood_mosaic_generator import OODMosaicGenerator
 from densekd.registry import MODELS
 
 SIZE = (32, 48)
