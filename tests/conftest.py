@@ -48,8 +48,8 @@ def tiny_teacher(tmp_path_factory, synthrooms_root):
     work_dir = str(tmp / 'work')
     load_tool('train').main([cfg, '--work-dir', work_dir])
     weights = str(tmp / 'teacher.pth')
-    load_tool('export_student').main([osp.join(work_dir, 'iter_120.pth'), weights,
-                                      '--prefix', 'segmentor.'])
+    load_tool('export_weights').main([osp.join(work_dir, 'iter_120.pth'), weights,
+                                      '--net', 'segmentor'])
     return dict(config=cfg, work_dir=work_dir, weights=weights)
 
 

@@ -126,7 +126,7 @@ def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overr
     """Export a randomly initialised tiny segmentor the way a trained teacher is exported.
 
     The weights go into an mmengine-style training checkpoint (``segmentor.*`` keys, as a
-    ``Supervised`` run saves them) and through ``tools/export_student.py``, so tests load
+    ``Supervised`` run saves them) and through ``tools/export_weights.py``, so tests load
     exactly the file format a real teacher has, without training one.
 
     Args:
@@ -145,5 +145,5 @@ def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overr
     torch.save({'state_dict': {f'segmentor.{k}': v for k, v in model.state_dict().items()},
                 'meta': {}}, checkpoint)
     out = osp.join(str(tmp_path), f'{name}.pth')
-    load_tool('export_student').main([checkpoint, out, '--prefix', 'segmentor.'])
+    load_tool('export_weights').main([checkpoint, out])  # the default: the segmentor
     return out

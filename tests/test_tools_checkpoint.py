@@ -72,7 +72,7 @@ def test_payload_is_refused_by_every_tool(payload, marker, tiny_teacher, synthro
                                 '--work-dir', str(tmp_path / 'test')])
     assert_clear(excinfo, payload)
     with pytest.raises(CheckpointError, match='refused') as excinfo:
-        load_tool('export_student').main([payload, str(tmp_path / 'out.pth'),
+        load_tool('export_weights').main([payload, str(tmp_path / 'out.pth'),
                                           '--prefix', 'segmentor.'])
     assert_clear(excinfo, payload)
     assert '--trust-checkpoint' in str(excinfo.value)
@@ -128,7 +128,7 @@ def test_trust_flag_allows_a_full_pickle_with_a_warning(payload, marker, tiny_te
     err = capsys.readouterr().err
     assert 'WARNING' in err and payload in err
     marker.unlink()
-    load_tool('export_student').main([payload, str(tmp_path / 'out.pth'), '--trust-checkpoint'
+    load_tool('export_weights').main([payload, str(tmp_path / 'out.pth'), '--trust-checkpoint'
                                       , '--prefix', 'encoder.'])
     assert marker.exists() and payload in capsys.readouterr().err
 

@@ -72,7 +72,7 @@ def test_exported_student_loads_in_plain_smp_with_same_predictions(tiny_teacher,
     work_dir = str(tmp_path / 'work')
     load_tool('train').main([cfg, '--work-dir', work_dir])
     ckpt = osp.join(work_dir, 'iter_4.pth')
-    load_tool('export_student').main([ckpt, str(tmp_path / 'student.pth')])
+    load_tool('export_weights').main([ckpt, str(tmp_path / 'student.pth')])
     args = json.load(open(tmp_path / 'student.json'))
     assert args['encoder_name'] == 'tu-test_resnet'
 

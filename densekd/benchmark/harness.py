@@ -61,10 +61,10 @@ def given_teacher(checkpoint: str) -> Job:
 
 
 def export_teacher(job: Job) -> List[str]:
-    """The export command of a finished teacher run (``tools/export_student.py``)."""
-    return [sys.executable, 'tools/export_student.py',
+    """The export command of a finished teacher run (``tools/export_weights.py``)."""
+    return [sys.executable, 'tools/export_weights.py',
             osp.join(job.work_dir, _last_checkpoint(job.work_dir)), job.weights,
-            '--prefix', 'segmentor.']
+            '--net', 'segmentor']
 
 
 def iterations_for(config: str, student_steps: int) -> int:

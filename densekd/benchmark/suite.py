@@ -40,10 +40,10 @@ def code_version() -> str:
 
     Every ``densekd/**/*.py`` except the benchmark harness itself (``densekd/benchmark/``,
     which only schedules runs and draws their results), plus ``tools/train.py`` and
-    ``tools/export_student.py``. Cached teachers and rows are reused only while it is unchanged.
+    ``tools/export_weights.py``. Cached teachers and rows are reused only while it is unchanged.
     """
     digest = hashlib.sha1()
-    files = [osp.join(ROOT, 'tools', name) for name in ('train.py', 'export_student.py')]
+    files = [osp.join(ROOT, 'tools', name) for name in ('train.py', 'export_weights.py')]
     for dirpath, dirnames, filenames in os.walk(osp.join(ROOT, 'densekd')):
         dirnames[:] = sorted(d for d in dirnames if d not in ('benchmark', '__pycache__'))
         files += [osp.join(dirpath, f) for f in sorted(filenames) if f.endswith('.py')]

@@ -2,12 +2,12 @@
 
 Every path that reads weights goes through :func:`load_checkpoint`: teacher/student
 ``checkpoint=`` entries (:func:`densekd.models.load_weights`), ``tools/test.py``,
-``tools/export_student.py`` and mmengine's ``load_from`` / ``--resume`` (the local-file
+``tools/export_weights.py`` and mmengine's ``load_from`` / ``--resume`` (the local-file
 scheme registered in :mod:`densekd.utils.compat`).
 
 * ``.safetensors`` files (recognised by name or content) are read with
   :func:`safetensors.torch.load_file`: they hold tensors only and cannot run code, so they
-  are the preferred format for sharing weights (``tools/export_student.py`` writes one).
+  are the preferred format for sharing weights (``tools/export_weights.py`` writes one).
 * Everything else is read with ``torch.load(..., weights_only=True)`` (see "Weights-only
   loading" in the ``torch.load`` documentation, https://pytorch.org/docs/stable/notes/serialization.html).
   Plain state dicts load as they are. densekd's own mmengine training checkpoints also
@@ -18,7 +18,7 @@ scheme registered in :mod:`densekd.utils.compat`).
   disallowed object type) and what to do.
 * Full pickles (``weights_only=False``, which executes whatever the file contains) are
   loaded only on explicit opt-in: ``--trust-checkpoint`` on ``tools/train.py``,
-  ``tools/test.py`` and ``tools/export_student.py``, or the environment variable
+  ``tools/test.py`` and ``tools/export_weights.py``, or the environment variable
   ``DENSEKD_TRUST_CHECKPOINT=1`` for any other entry point. A warning naming the file is
   printed each time such a file is unpickled.
 """

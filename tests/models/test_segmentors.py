@@ -41,7 +41,7 @@ def weights():
 def test_plain_state_dict_and_exported_files_load(tmp_path, weights):
     torch.save(weights, tmp_path / 'plain.pth')
     assert same_weights(load_weights(tiny(1), str(tmp_path / 'plain.pth')), weights)
-    exported = write_tiny_segmentor(tmp_path, seed=0)  # tools/export_student.py's output
+    exported = write_tiny_segmentor(tmp_path, seed=0)  # tools/export_weights.py's output
     for path in (exported, exported.replace('.pth', '.safetensors')):
         assert same_weights(load_weights(tiny(1), path), weights)
 

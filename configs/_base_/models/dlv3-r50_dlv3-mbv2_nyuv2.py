@@ -1,8 +1,7 @@
 # Paper protocol (DFAD Table 3 / MosaicKD NYUv2): teacher DeepLabV3-ResNet50 (output stride 8)
 # trained by configs/teacher/deeplabv3_r50-os8_nyuv2-128x128.py, student DeepLabV3-MobileNetV2
 # from scratch. Export the teacher with
-#   python tools/export_student.py work_dirs/<teacher run>/iter_10000.pth <teacher_checkpoint> \
-#       --prefix segmentor.
+#   python tools/export_weights.py work_dirs/<teacher run>/iter_10000.pth <teacher_checkpoint>
 # The data (and its normalisation, data_norm) come with the NYUv2 dataset base.
 _base_ = ['../datasets/nyuv2.py']
 teacher_checkpoint = 'work_dirs/teachers/deeplabv3_r50-os8_nyuv2.pth'

@@ -1,9 +1,12 @@
-"""Export the student of a densekd checkpoint as a plain smp state dict.
+"""Export one network of a densekd checkpoint as a plain smp state dict.
 
-``python tools/export_student.py CKPT OUT.pth`` writes ``OUT.pth`` (torch state dict) and
-``OUT.safetensors``, holding only the student's weights (no teacher, generator or optimizer),
-plus ``OUT.json`` with the smp constructor arguments when the checkpoint's config names them.
-Load it without densekd::
+``python tools/export_weights.py CKPT OUT.pth [--net student|teacher|segmentor]`` writes
+``OUT.pth`` (torch state dict) and ``OUT.safetensors``, holding only that network's weights (no
+other network, generator or optimizer), plus ``OUT.json`` with the smp constructor arguments
+when the checkpoint's config names them. ``--net`` picks the network: ``student`` or
+``teacher`` of a distillation run, ``segmentor`` of a teacher training run (``configs/teacher``);
+by default the segmentor when the checkpoint has one, else the student. Load it without
+densekd::
 
     import segmentation_models_pytorch as smp, torch
     model = smp.DeepLabV3Plus(encoder_name='mobilenet_v2', encoder_weights=None, classes=13)
@@ -22,15 +25,25 @@ import sys
 import torch
 
 
-def extract_student(checkpoint: dict, prefix: str = 'student.') -> dict:
+#: The networks a densekd checkpoint holds, by ``--net`` name.
+NETWORKS = ('student', 'teacher', 'segmentor')
+
+
+def default_net(checkpoint: dict) -> str:
+    """``'segmentor'`` for a teacher training run's checkpoint, else ``'student'``."""
+    state = checkpoint.get('state_dict', checkpoint)
+    return 'segmentor' if any(k.startswith('segmentor.') for k in state) else 'student'
+
+
+def extract_network(checkpoint: dict, prefix: str = 'student.') -> dict:
     """The ``prefix`` sub-dict of a densekd checkpoint's state dict, with the prefix removed."""
     state = checkpoint.get('state_dict', checkpoint)
-    student = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    if not student:
+    network = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not network:
         prefixes = sorted({k.split('.', 1)[0] for k in state})
         raise ValueError(f'no "{prefix}*" weights in the checkpoint; its top-level prefixes are '
-                         f'{prefixes} (use --prefix segmentor. for a Supervised checkpoint)')
-    return {k: v.detach().cpu().contiguous() for k, v in student.items()}
+                         f'{prefixes} (choose one with --net {"|".join(NETWORKS)} or --prefix)')
+    return {k: v.detach().cpu().contiguous() for k, v in network.items()}
 
 
 def smp_arguments(checkpoint: dict, prefix: str) -> dict:
@@ -49,7 +62,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='output path; .pth and .safetensors are written')
-    parser.add_argument('--prefix', default='student.', help='network to export (student.)')
+    parser.add_argument('--net', choices=NETWORKS,
+                        help='network to export (default: segmentor if the checkpoint has one, '
+                        'else student)')
+    parser.add_argument('--prefix', help='state-dict prefix to export instead of --net\'s, e.g. '
+                        'generator.')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow a checkpoint that is a full pickle (can run arbitrary '
                         'code: only for files you trust); default: weights-only loading')
@@ -63,13 +80,14 @@ def main(argv=None):
     if not isinstance(checkpoint, dict):
         raise SystemExit(f'checkpoint {args.checkpoint} holds a {type(checkpoint).__name__}, '
                          f'expected a densekd checkpoint or a state dict')
-    state = extract_student(checkpoint, args.prefix)
+    prefix = args.prefix or f'{args.net or default_net(checkpoint)}.'
+    state = extract_network(checkpoint, prefix)
     stem = osp.splitext(args.out)[0]
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
     torch.save(state, stem + '.pth')
     from safetensors.torch import save_file
     save_file(state, stem + '.safetensors')
-    arguments = smp_arguments(checkpoint, args.prefix)
+    arguments = smp_arguments(checkpoint, prefix)
     if arguments:
         with open(stem + '.json', 'w') as f:
             json.dump(arguments, f, indent=2)
