@@ -1,5 +1,6 @@
 """End to end through tools/train.py and tools/test.py: a tiny SynthRooms teacher."""
 import glob
+import json
 import os.path as osp
 
 import pytest
@@ -28,6 +29,10 @@ def test_test_tool_table_overlays_and_labels(tiny_teacher, tmp_path, capsys):
         '--work-dir', str(tmp_path / 'work'), '--show-dir', str(show), '--out', str(out)])
     # Same checkpoint, same test split: the test tool reproduces the final validation.
     assert metrics['mIoU'] == pytest.approx(last_metrics(tiny_teacher['work_dir'])['mIoU'])
+    with open(tmp_path / 'work' / 'metrics.json') as f:  # and says so in a file, for scripts
+        record = json.load(f)
+    assert record['metrics']['mIoU'] == pytest.approx(metrics['mIoU'])
+    assert record['model'] == 'student' and record['checkpoint'].endswith('iter_120.pth')
     overlays, labels = sorted(glob.glob(str(show / '*.png'))), sorted(glob.glob(str(out / '*.png')))
     assert len(overlays) == TINY_SYNTHROOMS['num_test'] == len(labels)
     import cv2

@@ -1,7 +1,9 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CKPT [--model student|teacher]``.
 
-Prints the per-class IoU table; ``--show-dir`` writes image | ground truth | prediction
-overlays, ``--out`` writes predicted label PNGs.
+Prints the per-class IoU table and writes the metrics to ``--metrics-json`` (default
+``<work_dir>/metrics.json``: config, checkpoint, evaluated network and every metric) for
+scripts to read; ``--show-dir`` writes image | ground truth | prediction overlays, ``--out``
+writes predicted label PNGs.
 
 ``CKPT`` is a densekd training checkpoint of ``CONFIG`` (every weight of the model is
 loaded), or a plain segmentor state dict / ``.safetensors`` file (an exported teacher or
@@ -9,6 +11,8 @@ student), loaded into the evaluated network with every key checked. Files are re
 weights-only (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
 """
 import argparse
+import json
+import os
 import os.path as osp
 import sys
 
@@ -33,6 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir')
     parser.add_argument('--show-dir', help='write overlays (image | GT | prediction) here')
     parser.add_argument('--out', help='write predicted label PNGs here')
+    parser.add_argument('--metrics-json', help='write the metrics here as JSON (default: '
+                        '<work_dir>/metrics.json)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -87,7 +93,22 @@ def run(args):
         runner.logger.info(f'Loaded {args.checkpoint} into the evaluated network '
                            f'({type(model.eval_network).__name__})')
     del checkpoint
-    return runner.test()
+    metrics = runner.test()
+    write_metrics(args.metrics_json or osp.join(cfg.work_dir, 'metrics.json'),
+                  dict(config=args.config, checkpoint=args.checkpoint, model=args.model,
+                       metrics={k: v.item() if hasattr(v, 'item') else v
+                                for k, v in metrics.items()}))
+    return metrics
+
+
+def write_metrics(path: str, record: dict) -> None:
+    """Write ``record`` as JSON, atomically: a reader never sees a half-written file."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, path)
+    print(f'metrics written to {path}')
 
 
 if __name__ == '__main__':
