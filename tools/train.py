@@ -31,6 +31,9 @@ def parse_args(argv=None):
                         help='allow teacher/student/resume checkpoints that are full pickles '
                         '(can run arbitrary code: only for files you trust); default: '
                         'weights-only loading, .safetensors preferred')
+    parser.add_argument('--check-data', action='store_true',
+                        help='decode every image and label of every dataset in the config, list '
+                        'the unreadable, truncated or out-of-range ones and exit (1 if any)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -40,6 +43,11 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    if args.check_data:
+        from densekd.datasets.data_check import check_config_data
+        report = check_config_data(cfg)
+        print(report.format())
+        raise SystemExit(0 if report.ok else 1)
     cfg.launcher = args.launcher
     if args.amp:
         apply_amp(cfg)

@@ -6,6 +6,7 @@ OOD items are dicts ``inputs`` (3×H×W float32, normalised by the pipeline) and
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -19,7 +20,8 @@ from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
 
-from .nyuv2 import (IMG_EXTENSIONS, DatasetError, evenly_spaced, read_image_rgb,
+from .checks import image_header_problem, thread_map
+from .nyuv2 import (IMG_EXTENSIONS, DatasetError, _short_list, evenly_spaced, read_image_rgb,
                     resolve_data_root)
 from .transforms import build_pipeline, default_pipeline_cfg
 
@@ -41,6 +43,19 @@ class ImageFolderDataset(Dataset):
     Files are listed with ``os.walk`` (following symlinks) and sorted by relative path. The
     pipeline must produce a fixed size (e.g. ``RandomResizedCrop``) for images to batch.
 
+    Bad files do not stop a run and are never fed as images:
+
+    * at construction every kept file's header is opened (:func:`image_header_problem`, no
+      pixel decode); files that cannot be opened are left out, logged with a count and the
+      first names, and listed in ``skipped`` as ``(path, reason)``;
+    * an image that fails to decode when an item is read (e.g. a truncated JPEG, which OpenCV
+      would return with grey rows) is replaced by the next readable index, ``idx + 1, idx + 2,
+      ...`` (wrapping around), so the replacement is deterministic; its path is logged once per
+      process (each dataloader worker logs once) and kept in ``bad_paths``. When no image can be
+      decoded at all, :class:`DatasetError` is raised.
+
+    ``tools/train.py CONFIG --check-data`` decodes every file beforehand and lists the bad ones.
+
     Args:
         data_root: Folder to scan (``~``, ``$VARS`` and ``DENSEKD_DATA`` honoured).
         pipeline: albumentations transform dicts (see :func:`build_pipeline`); None means
@@ -52,7 +67,7 @@ class ImageFolderDataset(Dataset):
 
     Raises:
         DatasetNotFoundError: missing folder.
-        DatasetError: no image file found.
+        DatasetError: no image file found, or none that can be opened.
     """
 
     def __init__(self,
@@ -78,7 +93,22 @@ class ImageFolderDataset(Dataset):
         if not files:
             raise DatasetError(f'{name}: no image files under {str(self.data_root)!r} (searched '
                                f'recursively for {", ".join(exts)})')
-        self.img_paths = evenly_spaced(files, max_samples, name)
+        kept = evenly_spaced(files, max_samples, name)
+        problems = list(thread_map(image_header_problem, kept))
+        self.img_paths = [p for p, problem in zip(kept, problems) if problem is None]
+        #: ``(path, reason)`` of the files left out because their header cannot be read.
+        self.skipped = [(p, problem) for p, problem in zip(kept, problems) if problem]
+        #: Paths that failed to decode in this process (replaced by another index).
+        self.bad_paths: set[str] = set()
+        if self.skipped:
+            listed = _short_list([f'{os.path.relpath(p, self.data_root)} ({why})'
+                                  for p, why in self.skipped])
+            if not self.img_paths:
+                raise DatasetError(f'{name}: none of the {len(kept)} image files under '
+                                   f'{str(self.data_root)!r} can be opened: {listed}')
+            print_log(f'{name}: skipped {len(self.skipped)} of {len(kept)} files under '
+                      f'{self.data_root} that cannot be opened as images: {listed}',
+                      logger='current', level=logging.WARNING)
         self.pipeline = _make_pipeline(pipeline, pipeline_seed)
         print_log(f'{name}: {len(self.img_paths)} images under {self.data_root}'
                   + (f' ({other} other files ignored)' if other else ''), logger='current')
@@ -86,9 +116,36 @@ class ImageFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.img_paths)
 
+    def read_image(self, idx: int) -> tuple[np.ndarray, str]:
+        """Decode image ``idx``, or the next decodable one (see the class docstring).
+
+        Args:
+            idx: Item index.
+
+        Returns:
+            ``(image, path)``: H×W×3 uint8 RGB and the file it was read from.
+
+        Raises:
+            DatasetError: when no image of the dataset can be decoded.
+        """
+        n = len(self.img_paths)
+        for k in range(n):
+            path = self.img_paths[(idx + k) % n]
+            if path in self.bad_paths:
+                continue
+            try:
+                return read_image_rgb(path), path
+            except DatasetError as exc:
+                self.bad_paths.add(path)
+                print_log(f'{type(self).__name__}: skipping an image that cannot be decoded, '
+                          f'replaced by the next readable one: {exc}', logger='current',
+                          level=logging.WARNING)
+        raise DatasetError(f'{type(self).__name__}: none of the {n} images under '
+                           f'{str(self.data_root)!r} can be decoded (see the warnings above)')
+
     def __getitem__(self, idx: int) -> dict[str, Any]:
-        path = self.img_paths[idx]
-        inputs, _ = self.pipeline(read_image_rgb(path))
+        img, path = self.read_image(idx)
+        inputs, _ = self.pipeline(img)
         return dict(inputs=inputs, img_path=path)
 
 

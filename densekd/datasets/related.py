@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
 from densekd.synthrooms import ensure_synthrooms, load_manifest, synthrooms_root
+from densekd.synthrooms.cache import default_folder_name
 
 from .nyuv2 import DatasetError, read_image_rgb
 from .ood import _make_pipeline
@@ -111,10 +112,15 @@ class SynthRoomsCollageDataset(Dataset):
         flip_rotate: Turn each tile by a random multiple of 90 degrees and flip it with
             probability 0.5 (otherwise tiles keep the source orientation).
         num_workers: Processes for generating the sources (None = automatic).
+        generate: Generating the sources at a ``data_root`` that is not their default location
+            (a folder named ``synthrooms_<h>x<w>_collage_sources``), an empty folder or one
+            SynthRooms generated before: True allows it, None (default) and False do not (see
+            :func:`~densekd.synthrooms.cache.may_generate`).
 
     Raises:
         DatasetError: invalid arguments (the message names the argument), or a ``data_root``
             that holds a SynthRooms dataset with another seed or with test images.
+        DatasetNotFoundError: no sources at ``data_root`` and generating there not allowed.
     """
 
     def __init__(self,
@@ -128,7 +134,8 @@ class SynthRoomsCollageDataset(Dataset):
                  pipeline: Sequence[dict[str, Any]] | Callable | None = None,
                  scale_range: Sequence[float] = (1.0, 1.0),
                  flip_rotate: bool = True,
-                 num_workers: int | None = None) -> None:
+                 num_workers: int | None = None,
+                 generate: bool | None = None) -> None:
         super().__init__()
         name = type(self).__name__
         height, width = _pair(crop_size, 'crop_size', '(height, width)')
@@ -159,9 +166,12 @@ class SynthRoomsCollageDataset(Dataset):
 
         self.data_root = synthrooms_root(data_root)
         self._check_not_other_synthrooms(self.data_root)
-        self.generation = ensure_synthrooms(self.data_root, num_train=int(num_sources),
+        self.generation = ensure_synthrooms(data_root, num_train=int(num_sources),
                                             num_test=0, height=height, width=width,
-                                            seed=self.source_seed, num_workers=num_workers)
+                                            seed=self.source_seed, num_workers=num_workers,
+                                            generate=generate, what=name,
+                                            default_name=default_folder_name(
+                                                height, width, '_collage_sources'))
         folder = Path(self.data_root) / 'image' / 'train'
         self.sources = np.stack([read_image_rgb(folder / f'{k:05d}.png')
                                  for k in range(int(num_sources))])

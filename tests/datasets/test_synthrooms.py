@@ -137,7 +137,7 @@ def test_refuses_foreign_data(tmp_path):
 
 
 def test_dataset_autogenerates_and_regenerates(tmp_path, monkeypatch):
-    root = tmp_path / 'rooms'
+    root = tmp_path / f'synthrooms_{H}x{W}'  # the default location's name: generated on first use
     cfg = dict(type='SynthRoomsDataset', data_root=str(root), split='train',
                pipeline=[dict(type='Normalize', mean=(0.5,) * 3, std=(0.5,) * 3)], **SMALL)
     ds = DATASETS.build(cfg)
