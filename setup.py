@@ -16,6 +16,7 @@ setup(
         'mmengine==0.10.7',
         'albumentations==2.0.8',
         'opencv-python-headless',
+        'pillow',  # image header and truncation checks (densekd/datasets/checks.py)
         'numpy',
         'scipy',
         'h5py',
