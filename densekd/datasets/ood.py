@@ -46,8 +46,9 @@ class ImageFolderDataset(Dataset):
     Bad files do not stop a run and are never fed as images:
 
     * at construction every kept file's header is opened (:func:`image_header_problem`, no
-      pixel decode); files that cannot be opened are left out, logged with a count and the
-      first names, and listed in ``skipped`` as ``(path, reason)``;
+      pixel decode, about 0.1 ms a file: seconds per 100k files); files that cannot be opened
+      are left out, logged with a count and the first names, and listed in ``skipped`` as
+      ``(path, reason)``;
     * an image that fails to decode when an item is read (e.g. a truncated JPEG, which OpenCV
       would return with grey rows) is replaced by the next readable index, ``idx + 1, idx + 2,
       ...`` (wrapping around), so the replacement is deterministic; its path is logged once per
