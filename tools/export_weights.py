@@ -1,15 +1,24 @@
-"""Export one network of a densekd checkpoint as a plain smp state dict.
+"""Export one network of a densekd checkpoint: smp's own format, or a plain state dict.
 
-``python tools/export_weights.py CKPT OUT.pth [--net student|teacher|segmentor]`` writes
-``OUT.pth`` (torch state dict) and ``OUT.safetensors``, holding only that network's weights (no
-other network, generator or optimizer), plus ``OUT.json`` with the smp constructor arguments
-when the checkpoint's config names them. ``--net`` picks the network: ``student`` or
+``python tools/export_weights.py CKPT --smp-dir DIR`` writes ``DIR`` in smp's own format
+(``save_pretrained``: ``config.json`` + ``model.safetensors``) plus ``DIR/densekd.json`` (input
+normalisation, class names, palette, input size), which ``tools/infer.py DIR IMAGE...`` reads.
+smp loads it with no densekd and no network access::
+
+    import segmentation_models_pytorch as smp
+    model = smp.from_pretrained('DIR').eval()
+
+``python tools/export_weights.py CKPT OUT.pth`` writes ``OUT.pth`` (torch state dict) and
+``OUT.safetensors``, holding only that network's weights (no other network, generator or
+optimizer), plus ``OUT.json`` with the smp constructor arguments when the checkpoint's config
+names them. Both outputs can be asked for at once. ``--net`` picks the network: ``student`` or
 ``teacher`` of a distillation run, ``segmentor`` of a teacher training run (``configs/teacher``);
-by default the segmentor when the checkpoint has one, else the student. Load it without
-densekd::
+by default the segmentor when the checkpoint has one, else the student. Load the state dict
+without densekd::
 
-    import segmentation_models_pytorch as smp, torch
-    model = smp.DeepLabV3Plus(encoder_name='mobilenet_v2', encoder_weights=None, classes=13)
+    import json, segmentation_models_pytorch as smp, torch
+    args = json.load(open('OUT.json'))
+    model = getattr(smp, args.pop('arch'))(**args)
     model.load_state_dict(torch.load('OUT.pth'))  # weights_only=True (torch's default)
 
 Prefer ``OUT.safetensors`` when sharing the weights: it holds tensors only and cannot run
@@ -46,22 +55,44 @@ def extract_network(checkpoint: dict, prefix: str = 'student.') -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in network.items()}
 
 
-def smp_arguments(checkpoint: dict, prefix: str) -> dict:
-    """smp constructor arguments of the exported network, read from the saved config."""
+def saved_config(checkpoint: dict):
+    """The training config saved in a densekd checkpoint's meta, or None."""
     cfg_text = checkpoint.get('meta', {}).get('cfg')
     if not cfg_text:
-        return {}
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+        return None
     from mmengine.config import Config
-    cfg = Config.fromstring(cfg_text, '.py')
+    return Config.fromstring(cfg_text, '.py')
+
+
+def smp_arguments(checkpoint: dict, prefix: str) -> dict:
+    """smp constructor arguments of the exported network, read from the saved config."""
+    cfg = saved_config(checkpoint)
+    if cfg is None:
+        return {}
     model_cfg = cfg.model.get(prefix.rstrip('.'), {})
     return {k: v for k, v in dict(model_cfg).items() if k not in ('type', 'checkpoint')}
+
+
+def export_smp_dir(checkpoint: dict, state: dict, prefix: str, out_dir: str, source: str) -> str:
+    """Build the network from the saved config, load ``state`` and write the smp export."""
+    from densekd.models.segmentors import build_segmentor, load_state
+    from densekd.models.smp_export import inference_metadata, save_smp_export
+    cfg, arguments = saved_config(checkpoint), smp_arguments(checkpoint, prefix)
+    if cfg is None or 'arch' not in arguments:
+        raise SystemExit(f'--smp-dir: {source} holds no densekd training config naming the '
+                         f'"{prefix.rstrip(".")}" architecture (a plain state dict cannot be '
+                         f'exported in smp format; export a training checkpoint)')
+    model = load_state(build_segmentor(**arguments), state, source)
+    return save_smp_export(model, out_dir, **inference_metadata(cfg, arguments['classes']))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint')
-    parser.add_argument('out', help='output path; .pth and .safetensors are written')
+    parser.add_argument('out', nargs='?', help='state-dict output path; .pth, .safetensors and '
+                        '.json are written')
+    parser.add_argument('--smp-dir', help='also (or only) write this folder in smp\'s own format '
+                        '(smp.from_pretrained) with the inference metadata')
     parser.add_argument('--net', choices=NETWORKS,
                         help='network to export (default: segmentor if the checkpoint has one, '
                         'else student)')
@@ -71,6 +102,8 @@ def main(argv=None):
                         help='allow a checkpoint that is a full pickle (can run arbitrary '
                         'code: only for files you trust); default: weights-only loading')
     args = parser.parse_args(argv)
+    if not args.out and not args.smp_dir:
+        parser.error('give an output path OUT.pth, --smp-dir DIR, or both')
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -82,12 +115,20 @@ def main(argv=None):
                          f'expected a densekd checkpoint or a state dict')
     prefix = args.prefix or f'{args.net or default_net(checkpoint)}.'
     state = extract_network(checkpoint, prefix)
-    stem = osp.splitext(args.out)[0]
+    if args.smp_dir:
+        out_dir = export_smp_dir(checkpoint, state, prefix, args.smp_dir, args.checkpoint)
+        print(f'wrote {out_dir} (smp.from_pretrained; densekd.json: normalisation, classes)')
+    if args.out:
+        write_state_dict(state, args.out, smp_arguments(checkpoint, prefix))
+
+
+def write_state_dict(state: dict, out: str, arguments: dict) -> None:
+    """``OUT.pth``, ``OUT.safetensors`` and, when known, ``OUT.json`` (constructor args)."""
+    stem = osp.splitext(out)[0]
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
     torch.save(state, stem + '.pth')
     from safetensors.torch import save_file
     save_file(state, stem + '.safetensors')
-    arguments = smp_arguments(checkpoint, prefix)
     if arguments:
         with open(stem + '.json', 'w') as f:
             json.dump(arguments, f, indent=2)

@@ -20,11 +20,13 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 from mmengine.logging import print_log
 from torch.utils.data import Dataset
 
 from densekd.registry import DATASETS
 from densekd.visualization import palette as _palette
+from densekd.visualization.label_png import read_label_png
 
 from .checks import jpeg_truncation_problem, thread_map
 from .transforms import build_pipeline, default_pipeline_cfg
@@ -72,6 +74,11 @@ _KNOWN_LABEL_DIRS = {
     'seg13': (NYUV2_CLASSES, NYUV2_PALETTE),
     'seg40': (NYU40_CLASSES, NYU40_PALETTE),
 }
+
+
+def known_label_classes(label_dir: str) -> tuple[tuple[str, ...], tuple] | None:
+    """``(classes, palette)`` of a known label folder (``seg13``, ``seg40``), else None."""
+    return _KNOWN_LABEL_DIRS.get(label_dir)
 
 
 def resolve_data_root(data_root: str | os.PathLike, what: str = 'dataset',
@@ -144,11 +151,18 @@ def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
+def _is_paletted_png(path: str) -> bool:
+    with Image.open(path) as image:
+        return image.mode == 'P'
+
+
 def read_label(path: str | os.PathLike) -> np.ndarray:
     """Read a label PNG as an H×W uint8 array, unchanged (no colour conversion).
 
     Args:
-        path: Label file (single-channel 8-bit PNG of class ids).
+        path: Label file: a single-channel 8-bit PNG of class ids, or a paletted PNG whose
+            indices are the class ids (the PASCAL VOC convention, what ``tools/test.py --out``
+            and ``tools/infer.py`` write).
 
     Returns:
         The label map.
@@ -166,6 +180,8 @@ def read_label(path: str | os.PathLike) -> np.ndarray:
                            f'or unsupported format; expected a single-channel uint8 PNG)')
     if lbl.ndim == 3 and lbl.shape[2] == 1:
         lbl = lbl[..., 0]
+    if lbl.ndim == 3 and _is_paletted_png(path):  # VOC-style: the indices are the class ids
+        lbl = read_label_png(path)
     if lbl.ndim != 2 or lbl.dtype != np.uint8:
         shape = 'x'.join(map(str, lbl.shape))
         raise DatasetError(

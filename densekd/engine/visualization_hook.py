@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 from densekd.registry import HOOKS
 from densekd.visualization.overlay import (denormalize, draw_legend, overlay_mask,
                                            side_by_side)
+from densekd.visualization.label_png import write_label_png
 from densekd.visualization.palette import default_palette
 
 _IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm')
@@ -71,8 +72,9 @@ class SegVisualizationHook(Hook):
 
     For each drawn sample, ``out_dir/<stem>.png`` holds, left to right: the image, the GT
     overlay and the prediction overlay, with a legend band of the classes present. With
-    ``label_out_dir`` every test prediction is also written as a uint8 class-id PNG
-    ``label_out_dir/<stem>.png``.
+    ``label_out_dir`` every test prediction is also written as a paletted PNG
+    ``label_out_dir/<stem>.png``: its pixel values are the class ids, shown in the dataset's
+    colours by any viewer (the PASCAL VOC convention).
 
     Classes and palette come from the dataset's ``metainfo`` (``classes``, ``palette``, RGB);
     without one, ``class_<k>`` names and VOC colours (class k -> cmap[k + 1]) are used.
@@ -145,7 +147,7 @@ class SegVisualizationHook(Hook):
         if not outputs:
             return
         if self.label_out_dir is not None:
-            self._write_labels(outputs)
+            self._write_labels(runner, outputs)
         if self.draw:
             self._draw_batch(runner, 'test', data_batch, outputs, self._default_out_dir(runner))
 
@@ -198,8 +200,9 @@ class SegVisualizationHook(Hook):
         used.add(stem)
         return stem
 
-    def _write_labels(self, outputs: Sequence[dict]) -> None:
+    def _write_labels(self, runner, outputs: Sequence[dict]) -> None:
         os.makedirs(self.label_out_dir, exist_ok=True)
+        _, palette = self._classes_palette(runner, 'test', 254)
         for out in outputs:
             pred = _np(out['pred'])
             if pred.size and (pred.min() < 0 or pred.max() >= 255):
@@ -208,9 +211,7 @@ class SegVisualizationHook(Hook):
                     f'a uint8 label PNG: ids span [{pred.min()}, {pred.max()}], expected [0, 255)')
             stem = self._unique_stem(out.get('img_path'), len(self._used_labels),
                                      self._used_labels)
-            path = osp.join(self.label_out_dir, stem + '.png')
-            if not cv2.imwrite(path, pred.astype(np.uint8)):
-                raise OSError(f'SegVisualizationHook: cv2.imwrite failed for {path}')
+            write_label_png(osp.join(self.label_out_dir, stem + '.png'), pred, palette)
 
     def _read_image(self, out: dict, data_batch: Any, i: int, hw: Sequence[int]) -> np.ndarray:
         """Original RGB image, else the de-normalised input, else a grey canvas."""

@@ -10,6 +10,7 @@ import torch
 from densekd.engine.visualization_hook import SegVisualizationHook, sanitize_name
 from densekd.registry import HOOKS
 from densekd.visualization import side_by_side
+from densekd.visualization.label_png import read_label_png
 
 CLASSES = ('bed', 'books', 'ceiling')
 PALETTE = [(128, 0, 0), (0, 128, 0), (128, 128, 0)]
@@ -75,9 +76,12 @@ def test_draws_panels_and_labels(tmp_path):
     legend_colours = {tuple(c) for c in canvas[grid.shape[0]:].reshape(-1, 3)}
     assert all(tuple(c) in legend_colours for c in PALETTE)
 
-    label = cv2.imread(osp.join(label_dir, 'room_0001.png'), cv2.IMREAD_UNCHANGED)
+    label_path = osp.join(label_dir, 'room_0001.png')
+    label = read_label_png(label_path)  # paletted: the pixel values are the class ids
     assert label.dtype == np.uint8 and label.shape == (20, 30)
     np.testing.assert_array_equal(label, _sample(img_path)['pred'].numpy())
+    shown = cv2.cvtColor(cv2.imread(label_path), cv2.COLOR_BGR2RGB)  # a viewer: the palette
+    assert tuple(shown[0, 2]) == tuple(PALETTE[0]) and tuple(shown[0, 25]) == tuple(PALETTE[1])
 
 
 def test_custom_out_dir_and_alpha(tmp_path):
