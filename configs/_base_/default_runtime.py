@@ -19,3 +19,6 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 load_from = None
 resume = False
+# Point every OOD image pool of a config at your own folder of images (searched recursively),
+# e.g. --cfg-options ood_root=~/photos; None keeps each config's own pool (densekd.utils.ood_root).
+ood_root = None

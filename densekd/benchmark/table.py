@@ -30,6 +30,8 @@ def final_metrics(summary: dict) -> dict:
 
 def describe_data(config: Config) -> str:
     """What a config really trains on, named from its train dataset (the pool it uses)."""
+    from densekd.utils.ood_root import apply_ood_root
+    apply_ood_root(config)  # a config's ood_root is the pool it really uses
     dataset = config.train_dataloader.dataset
     text = _describe_dataset(dataset)
     model_type = config.model.get('type', '')
@@ -48,7 +50,10 @@ def _describe_dataset(dataset: dict) -> str:
         from densekd.datasets.ood import bundled_photo_files
         sources = dataset.get('sources', ('skimage', 'sklearn'))
         files = list(bundled_photo_files(sources))
-        return f'{len(files)} bundled photos ({", ".join(sorted({s for s, _ in files}))})'
+        names = ', '.join(sorted({s for s, _ in files}))
+        if set(sources) <= {'skimage', 'sklearn'}:
+            return f'{len(files)} bundled photos ({names})'
+        return f'{len(files)} photos from {names}'
     if kind == 'SynthRoomsCollageDataset':
         return (f'SynthRooms collages, tiles of {dataset.get("num_sources", 200)} renders '
                 f'({dataset.get("data_root")})')

@@ -190,7 +190,9 @@ def bundled_photo_files(sources: Sequence[str] = ('skimage', 'sklearn')
 
     Args:
         sources: ``'skimage'`` (scikit-image's ``data`` folder, only the files present on disk),
-            ``'sklearn'`` (``sklearn/datasets/images``: china.jpg, flower.jpg), or a folder path.
+            ``'sklearn'`` (``sklearn/datasets/images``: china.jpg, flower.jpg), or a folder path
+            (searched recursively; ``ood_root`` in a config sets it, see
+            :mod:`densekd.utils.ood_root`).
 
     Returns:
         ``(source, file)`` pairs, sorted within each source. Size is not checked here.
@@ -209,13 +211,15 @@ def bundled_photo_files(sources: Sequence[str] = ('skimage', 'sklearn')
         elif os.path.isdir(os.path.expanduser(src)):
             folder, excluded = Path(os.path.expanduser(src)), {}
         else:
-            raise DatasetError(f'BundledPhotosDataset: unknown source {src!r}; expected '
-                               f"'skimage', 'sklearn' or an existing folder")
+            raise DatasetError(f'BundledPhotosDataset: source {src!r} is neither '
+                               f"'skimage', 'sklearn' nor an existing folder (check ood_root)")
         if folder is None:
             print_log(f'BundledPhotosDataset: source {src!r} not available (package not '
                       f'installed)', logger='current', level=30)
             continue
-        for f in sorted(folder.iterdir()):
+        # A user's folder is searched recursively (like ImageFolderDataset); packages are flat.
+        files = folder.rglob('*') if src not in ('skimage', 'sklearn') else folder.iterdir()
+        for f in sorted(files):
             if f.suffix.lower() in _PHOTO_EXTENSIONS and f.name not in excluded and f.is_file():
                 out.append((src, f))
     return out
@@ -281,10 +285,12 @@ class BundledPhotosDataset(Dataset):
             self.photos.append(img)
             self.photo_names.append(f'{src}:{path.name}')
         if not self.photos:
+            small = (f' ({len(too_small)} images were skipped as smaller than {MIN_PHOTO_SIZE} '
+                     f'px on their shorter side)' if too_small else '')
             raise DatasetError(
-                f'{name}: no bundled photos found in sources {list(sources)}; install '
+                f'{name}: no usable photos found in sources {list(sources)}{small}; install '
                 f'scikit-image and/or scikit-learn (`pip install scikit-image scikit-learn`), or '
-                f'use ImageFolderDataset with your own images')
+                f'point ood_root at a folder of photos')
         print_log(f'{name}: {len(self.photos)} photos ({", ".join(self.photo_names)})'
                   + (f'; skipped {len(too_small)} smaller than {MIN_PHOTO_SIZE} px: '
                      f'{", ".join(too_small)}' if too_small else ''), logger='current')

@@ -8,13 +8,15 @@ from typing import Optional
 from mmengine.config import Config
 
 from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD, check_data_norm
+from densekd.utils.ood_root import apply_ood_root
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 work_dir: Optional[str] = None) -> Config:
     """Load ``path``, apply ``--cfg-options`` and set ``work_dir``.
 
-    The work dir is, in order: ``work_dir``, the config's ``work_dir``,
+    A set ``ood_root`` points every OOD image pool at that folder
+XX
     ``work_dirs/<config file stem>``.
 
     Raises:
@@ -31,6 +33,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
+    apply_ood_root(cfg)
     model = cfg.get('model') or {}
     is_distiller = 'teacher' in model and 'student' in model  # defaults to ImageNet statistics
     check_data_norm(cfg, default=dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if is_distiller

@@ -127,7 +127,7 @@ def test_bundled_photos_folder_source_and_errors(tmp_path):
     (tmp_path / 'none').mkdir()
     with pytest.raises(DatasetError, match='scikit-image'):
         BundledPhotosDataset(sources=[str(tmp_path / 'none')])
-    with pytest.raises(DatasetError, match='unknown source'):
+    with pytest.raises(DatasetError, match='neither'):
         BundledPhotosDataset(sources=['nosuchsource'])
     with pytest.raises(DatasetError, match='scale_range'):
         BundledPhotosDataset(scale_range=(0.0, 1.0), sources=[str(tmp_path / 'mine')])
