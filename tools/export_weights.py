@@ -47,15 +47,21 @@ def extract_network(checkpoint: dict, prefix: str = 'student.') -> dict:
 
 
 def smp_arguments(checkpoint: dict, prefix: str) -> dict:
-    """smp constructor arguments of the exported network, read from the saved config."""
+    """smp constructor arguments of the exported network, read from the saved config.
+
+    A network of another registered type (e.g. ``TorchvisionSegmentor``, whose export is a
+    torchvision state dict) keeps its ``type``, so the JSON never passes for smp arguments.
+    """
     cfg_text = checkpoint.get('meta', {}).get('cfg')
     if not cfg_text:
         return {}
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     from mmengine.config import Config
     cfg = Config.fromstring(cfg_text, '.py')
-    model_cfg = cfg.model.get(prefix.rstrip('.'), {})
-    return {k: v for k, v in dict(model_cfg).items() if k not in ('type', 'checkpoint')}
+    model_cfg = dict(cfg.model.get(prefix.rstrip('.'), {}))
+    drop = ('type', 'checkpoint') if model_cfg.get('type', 'SmpSegmentor') == 'SmpSegmentor' \
+        else ('checkpoint',)
+    return {k: v for k, v in model_cfg.items() if k not in drop}
 
 
 def main(argv=None):
