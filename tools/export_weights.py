@@ -12,6 +12,9 @@ densekd::
     model = smp.DeepLabV3Plus(encoder_name='mobilenet_v2', encoder_weights=None, classes=13)
     model.load_state_dict(torch.load('OUT.pth'))  # weights_only=True (torch's default)
 
+A ``TorchvisionSegmentor`` network is written the same way, as a torchvision state dict for
+``torchvision.models.segmentation.<arch>``; its ``OUT.json`` keeps ``"type"`` to say so.
+
 Prefer ``OUT.safetensors`` when sharing the weights: it holds tensors only and cannot run
 code (``safetensors.torch.load_file``). ``CKPT`` itself is read weights-only
 (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
