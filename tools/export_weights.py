@@ -21,6 +21,9 @@ without densekd::
     model = getattr(smp, args.pop('arch'))(**args)
     model.load_state_dict(torch.load('OUT.pth'))  # weights_only=True (torch's default)
 
+A ``TorchvisionSegmentor`` network is written the same way, as a torchvision state dict for
+``torchvision.models.segmentation.<arch>``; its ``OUT.json`` keeps ``"type"`` to say so.
+
 Prefer ``OUT.safetensors`` when sharing the weights: it holds tensors only and cannot run
 code (``safetensors.torch.load_file``). ``CKPT`` itself is read weights-only
 (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
@@ -65,12 +68,18 @@ def saved_config(checkpoint: dict):
 
 
 def smp_arguments(checkpoint: dict, prefix: str) -> dict:
-    """smp constructor arguments of the exported network, read from the saved config."""
+    """smp constructor arguments of the exported network, read from the saved config.
+
+    A network of another registered type (e.g. ``TorchvisionSegmentor``, whose export is a
+    torchvision state dict) keeps its ``type``, so the JSON never passes for smp arguments.
+    """
     cfg = saved_config(checkpoint)
     if cfg is None:
         return {}
-    model_cfg = cfg.model.get(prefix.rstrip('.'), {})
-    return {k: v for k, v in dict(model_cfg).items() if k not in ('type', 'checkpoint')}
+    model_cfg = dict(cfg.model.get(prefix.rstrip('.'), {}))
+    drop = ('type', 'checkpoint') if model_cfg.get('type', 'SmpSegmentor') == 'SmpSegmentor' \
+        else ('checkpoint',)
+    return {k: v for k, v in model_cfg.items() if k not in drop}
 
 
 def export_smp_dir(checkpoint: dict, state: dict, prefix: str, out_dir: str, source: str) -> str:
@@ -82,6 +91,9 @@ def export_smp_dir(checkpoint: dict, state: dict, prefix: str, out_dir: str, sou
         raise SystemExit(f'--smp-dir: {source} holds no densekd training config naming the '
                          f'"{prefix.rstrip(".")}" architecture (a plain state dict cannot be '
                          f'exported in smp format; export a training checkpoint)')
+    if 'type' in arguments:
+        raise SystemExit(f'--smp-dir: the "{prefix.rstrip(".")}" network of {source} is a '
+                         f'{arguments["type"]}, not an smp model; export its state dict instead')
     model = load_state(build_segmentor(**arguments), state, source)
     return save_smp_export(model, out_dir, **inference_metadata(cfg, arguments['classes']))
 

@@ -52,13 +52,13 @@ def build_segmentor(arch: str = 'DeepLabV3Plus', encoder_name: str = 'resnet18',
 def segmentor_state(obj, path: str) -> dict:
     """The segmentor state dict inside what :func:`load_checkpoint` read from ``path``.
 
-    Unwraps mmengine training checkpoints (``state_dict``) and DFAD/MosaicKD-style ones
-    (``model_state``); a plain state dict is returned as is.
+    Unwraps mmengine training checkpoints and MosaicKD's (``state_dict``), DFAD-style ones
+    (``model_state``) and torchvision reference-script ones (``model``); a plain state dict is
+    returned as is.
     """
-    if isinstance(obj, dict) and 'state_dict' in obj:
-        obj = obj['state_dict']
-    if isinstance(obj, dict) and 'model_state' in obj:  # DFAD/MosaicKD-style checkpoints
-        obj = obj['model_state']
+    for key in ('state_dict', 'model_state', 'model'):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
     if not isinstance(obj, dict):
         raise ValueError(f'checkpoint {path} holds a {type(obj).__name__}, expected a state dict')
     return obj
@@ -129,14 +129,17 @@ def load_state(model: nn.Module, state: dict, path: str, prefix: Optional[str] =
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     if missing or unexpected:
+        hint = getattr(model, 'key_mismatch_hint', None)
         raise ValueError(
             f'checkpoint {path} does not match the model architecture '
             f'{getattr(model, "densekd_cfg", type(model).__name__)}: {len(missing)} missing keys'
-            f'{_listed(missing)}, {len(unexpected)} unexpected keys{_listed(unexpected)}')
-    head = [k for k in own if k.startswith('segmentation_head.0.weight')]
-    if head and state[head[0]].shape[0] != own[head[0]].shape[0]:
-        raise ValueError(f'checkpoint {path} has {state[head[0]].shape[0]} classes but the model '
-                         f'config has {own[head[0]].shape[0]} (key {head[0]})')
+            f'{_listed(missing)}, {len(unexpected)} unexpected keys{_listed(unexpected)}'
+            f'{hint(missing, unexpected) if hint else ""}')
+    # The last classifier conv: its weight's first dimension is the class count.
+    head = getattr(model, 'head_weight_key', 'segmentation_head.0.weight')
+    if head in own and state[head].shape[0] != own[head].shape[0]:
+        raise ValueError(f'checkpoint {path} has {state[head].shape[0]} classes but the model '
+                         f'config has {own[head].shape[0]} (key {head})')
     bad = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()
            if state[k].shape != v.shape]
     if bad:
@@ -154,7 +157,13 @@ def _listed(keys: list, limit: int = 8) -> str:
 
 
 def output_divisor(model: nn.Module) -> int:
-    """The factor H and W must be divisible by for ``model`` (smp checks it in forward)."""
+    """The factor H and W must be divisible by for ``model`` (smp checks it in forward).
+
+    A model may declare it as ``size_divisor`` (1 for the torchvision segmentors, which take
+    any size); smp models give their encoder's output stride.
+    """
+    if getattr(model, 'size_divisor', None) is not None:
+        return int(model.size_divisor)
     encoder = getattr(model, 'encoder', None)
     return int(getattr(encoder, 'output_stride', 32)) if encoder is not None else 32
 
