@@ -17,13 +17,9 @@ code (``safetensors.torch.load_file``). ``CKPT`` itself is read weights-only
 (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
-
-import torch
-
 
 #: The networks a densekd checkpoint holds, by ``--net`` name.
 NETWORKS = ('student', 'teacher', 'segmentor')
@@ -74,6 +70,7 @@ def main(argv=None):
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint} does not exist')
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    from densekd.utils.atomic import atomic_open, save_torch_atomic, write_json_atomic
     from densekd.utils.checkpoint import load_checkpoint, trusted_checkpoints
     with trusted_checkpoints(args.trust_checkpoint):
         checkpoint = load_checkpoint(args.checkpoint, map_location='cpu')
@@ -84,13 +81,14 @@ def main(argv=None):
     state = extract_network(checkpoint, prefix)
     stem = osp.splitext(args.out)[0]
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
-    torch.save(state, stem + '.pth')
-    from safetensors.torch import save_file
-    save_file(state, stem + '.safetensors')
+    # Each file is written atomically: an interrupted export leaves no truncated weights.
+    save_torch_atomic(state, stem + '.pth')
+    from safetensors.torch import save as safetensors_bytes
+    with atomic_open(stem + '.safetensors') as f:
+        f.write(safetensors_bytes(state))
     arguments = smp_arguments(checkpoint, prefix)
     if arguments:
-        with open(stem + '.json', 'w') as f:
-            json.dump(arguments, f, indent=2)
+        write_json_atomic(stem + '.json', arguments, indent=2)
     print(f'wrote {stem}.pth and {stem}.safetensors ({len(state)} tensors, '
           f'{sum(v.numel() for v in state.values()) / 1e6:.2f} M parameters)')
 

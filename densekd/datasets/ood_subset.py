@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from densekd.losses.utils import pixel_entropy
 from densekd.registry import DATASETS
+from densekd.utils.atomic import write_json_atomic
 
 __all__ = ['score_images_by_entropy', 'EntropySubsetDataset']
 
@@ -379,10 +380,7 @@ class EntropySubsetDataset(Dataset):
                     teacher_checkpoint=(teacher.get('checkpoint') if isinstance(teacher, dict)
                                         else None),
                     created=time.strftime('%Y-%m-%d %H:%M:%S'), **ranking)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(data, f)
-        os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
+        write_json_atomic(path, data, indent=None)  # concurrent runs never read half a file
 
     # -- Dataset API ----------------------------------------------------------------------
     @property

@@ -7,7 +7,6 @@ builds its tables and learning curves from it.
 from __future__ import annotations
 
 import json
-import os
 import os.path as osp
 import time
 from typing import Dict, Optional
@@ -17,18 +16,11 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from densekd.registry import HOOKS
+from densekd.utils.atomic import write_json_atomic
 
 #: Runtime-info key of the per-player step counts (checkpointed with the message hub).
 STEPS_KEY = 'run_summary.steps'
 FILENAME = 'run_summary.json'
-
-
-def write_json_atomic(path: str, obj) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and ``os.replace``."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _optim_wrappers(runner) -> Dict[str, object]:
