@@ -114,7 +114,9 @@ class RunSummaryHook(Hook):
         entry = dict(iter=loop.iter, train_seconds=round(self._train_seconds(runner), 3),
                      steps=self._steps(runner),
                      metrics={k: float(v) for k, v in (metrics or {}).items()})
-        self.summary.setdefault('evals', []).append(entry)
+        # A resumed run may repeat the validation its checkpoint was written before.
+        self.summary['evals'] = [e for e in self.summary.get('evals', [])
+                                 if e['iter'] != entry['iter']] + [entry]
         self._refresh(runner)
 
     def after_train(self, runner) -> None:
