@@ -107,6 +107,12 @@ class RunSummaryHook(Hook):
         # The loop counts this iteration only after its hooks.
         self._refresh(runner, losses, iters=runner.iter + 1)
 
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # The checkpoint's message hub was copied before this iteration's refresh (the
+        # checkpoint hook may run first): give it the step counts as of now.
+        if self._counts0:
+            checkpoint['message_hub']['runtime_info'][STEPS_KEY] = self._steps(runner)
+
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         if not self.summary:  # a test run (tools/test.py): no training to summarise
             return
