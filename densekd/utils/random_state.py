@@ -53,9 +53,10 @@ def restore_random_state(state: dict, pipelines: Sequence = ()) -> None:
     random.setstate(state['python'])
     name, keys, pos, has_gauss, gauss = state['numpy']
     np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
-    torch.set_rng_state(state['torch'])
+    # A checkpoint resumed on a GPU is loaded onto it; generator states are CPU byte tensors.
+    torch.set_rng_state(state['torch'].cpu())
     if state.get('cuda') and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
     for pipeline, pipeline_state in zip(pipelines, saved):
         pipeline.set_random_state(pipeline_state)
 
