@@ -29,13 +29,9 @@ code (``safetensors.torch.load_file``). ``CKPT`` itself is read weights-only
 (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
-
-import torch
-
 
 #: The networks a densekd checkpoint holds, by ``--net`` name.
 NETWORKS = ('student', 'teacher', 'segmentor')
@@ -136,14 +132,16 @@ def main(argv=None):
 
 def write_state_dict(state: dict, out: str, arguments: dict) -> None:
     """``OUT.pth``, ``OUT.safetensors`` and, when known, ``OUT.json`` (constructor args)."""
+    from densekd.utils.atomic import atomic_open, save_torch_atomic, write_json_atomic
     stem = osp.splitext(out)[0]
     os.makedirs(osp.dirname(osp.abspath(stem)), exist_ok=True)
-    torch.save(state, stem + '.pth')
-    from safetensors.torch import save_file
-    save_file(state, stem + '.safetensors')
+    # Each file is written atomically: an interrupted export leaves no truncated weights.
+    save_torch_atomic(state, stem + '.pth')
+    from safetensors.torch import save as safetensors_bytes
+    with atomic_open(stem + '.safetensors') as f:
+        f.write(safetensors_bytes(state))
     if arguments:
-        with open(stem + '.json', 'w') as f:
-            json.dump(arguments, f, indent=2)
+        write_json_atomic(stem + '.json', arguments, indent=2)
     print(f'wrote {stem}.pth and {stem}.safetensors ({len(state)} tensors, '
           f'{sum(v.numel() for v in state.values()) / 1e6:.2f} M parameters)')
 

@@ -11,7 +11,6 @@ student), loaded into the evaluated network with every key checked. Files are re
 weights-only (:mod:`densekd.utils.checkpoint`); ``--trust-checkpoint`` allows a full pickle.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -20,6 +19,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import densekd  # noqa: E402,F401
 from densekd.models.segmentors import load_state, segmentor_state  # noqa: E402
+from densekd.utils.atomic import write_json_atomic  # noqa: E402
 from densekd.utils.checkpoint import load_checkpoint, trusted_checkpoints  # noqa: E402
 from densekd.utils.config import load_config  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
@@ -104,10 +104,7 @@ def run(args):
 def write_metrics(path: str, record: dict) -> None:
     """Write ``record`` as JSON, atomically: a reader never sees a half-written file."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
+    write_json_atomic(path, record, indent=2)
     print(f'metrics written to {path}')
 
 

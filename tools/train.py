@@ -21,8 +21,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
-                        help='resume from CKPT, or from the last checkpoint in the work dir '
-                        'when given without a value')
+                        help='resume from CKPT; without a value, from the checkpoint the work '
+                        "dir's last_checkpoint names, else its newest complete iter_*.pth, "
+                        'else from scratch (said in the log)')
     parser.add_argument('--amp', action='store_true', help='mixed precision for every optimizer')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_cfg.max_iters=100')

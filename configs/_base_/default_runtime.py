@@ -8,8 +8,12 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2,
+    # mmengine's CheckpointHook made crash-safe (atomic saves; nothing removed before its
+    # successor is complete), same arguments
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2,
                     save_best='mIoU', rule='greater'),
+    # random streams in every checkpoint, restored on resume (exact resume)
+    random_state=dict(type='RandomStateHook'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook', draw=False),
     # run_summary.json: progress, steps per player, losses, evaluations (read by the tools)

@@ -18,7 +18,7 @@ from typing import List, Optional
 import torch
 from mmengine.config import Config
 
-from densekd.engine.run_summary_hook import write_json_atomic
+from densekd.utils.atomic import write_json_atomic, write_text_atomic
 
 from . import plots
 from .jobs import Job, run_jobs
@@ -199,9 +199,7 @@ def write_outputs(results: dict, out: str, jobs: List[Job], teacher: Job) -> Non
                  samples='samples.png')
     results['files'] = files
     write_json_atomic(osp.join(out, files['json']), results)
-    with open(osp.join(out, files['md'] + '.tmp'), 'w') as f:
-        f.write(markdown(results))
-    os.replace(osp.join(out, files['md'] + '.tmp'), osp.join(out, files['md']))
+    write_text_atomic(osp.join(out, files['md']), markdown(results))
     plots.bar_chart(results, osp.join(out, files['bars']))
     plots.curves(results, osp.join(out, files['curves']))
     students = []

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from densekd.engine.run_summary_hook import FILENAME as SUMMARY, write_json_atomic
+from densekd.engine.run_summary_hook import FILENAME as SUMMARY
+from densekd.utils.atomic import write_json_atomic
 
 from .suite import ROOT
 

@@ -22,8 +22,11 @@ from mmengine.logging import print_log
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from densekd.datasets.transforms import find_pipelines
 from densekd.losses.utils import pixel_entropy
 from densekd.registry import DATASETS
+from densekd.utils.atomic import write_json_atomic
+from densekd.utils.random_state import preserved_random_state
 
 __all__ = ['score_images_by_entropy', 'EntropySubsetDataset']
 
@@ -269,20 +272,11 @@ class EntropySubsetDataset(Dataset):
             ranking = self._read_cache(self.cache_file, total)
 
         if ranking is None:
-            if teacher_model is None:
-                teacher_model = self._build_teacher(teacher)
-            to_score = self.dataset
-            if self.score_pipeline is not None:
-                to_score = self._scoring_copy(self.dataset, self.score_pipeline)
-            t0 = time.time()
-            scores = score_images_by_entropy(teacher_model, to_score, batch_size=batch_size,
-                                             device=device, num_workers=num_workers)
-            print_log(f'EntropySubsetDataset: scored {total} images with the teacher in '
-                      f'{time.time() - t0:.1f} s', logger='current')
-            order = torch.sort(scores, descending=True, stable=True).indices
-            ranking = dict(order=order.tolist(), scores=scores.tolist())
-            if self.cache_file is not None:
-                self._write_cache(self.cache_file, ranking, total, teacher)
+            # Scoring builds a teacher and runs the dataset's pipeline: keep every random
+            # stream where it was, so training is the same on a cache hit and a miss.
+            with preserved_random_state(find_pipelines(self.dataset)):
+                ranking = self._score(teacher, teacher_model, total, batch_size, device,
+                                      num_workers)
         self.scores = torch.tensor(ranking['scores'], dtype=torch.float32)
         self.indices: List[int] = [int(i) for i in ranking['order'][:self.num_keep]]
         print_log(f'EntropySubsetDataset: keeping the {self.num_keep} highest-entropy of '
@@ -290,6 +284,25 @@ class EntropySubsetDataset(Dataset):
                   logger='current')
 
     # -- construction helpers -------------------------------------------------------------
+    def _score(self, teacher, teacher_model, total: int, batch_size: int, device,
+               num_workers: int) -> dict:
+        """Score every image with the teacher; the ranking (written to the cache if any)."""
+        if teacher_model is None:
+            teacher_model = self._build_teacher(teacher)
+        to_score = self.dataset
+        if self.score_pipeline is not None:
+            to_score = self._scoring_copy(self.dataset, self.score_pipeline)
+        t0 = time.time()
+        scores = score_images_by_entropy(teacher_model, to_score, batch_size=batch_size,
+                                         device=device, num_workers=num_workers)
+        print_log(f'EntropySubsetDataset: scored {total} images with the teacher in '
+                  f'{time.time() - t0:.1f} s', logger='current')
+        order = torch.sort(scores, descending=True, stable=True).indices
+        ranking = dict(order=order.tolist(), scores=scores.tolist())
+        if self.cache_file is not None:
+            self._write_cache(self.cache_file, ranking, total, teacher)
+        return ranking
+
     @staticmethod
     def _resolve_num_keep(num_keep: Union[int, float], total: int) -> int:
         if isinstance(num_keep, bool) or not isinstance(num_keep, (int, float)):
@@ -379,10 +392,7 @@ class EntropySubsetDataset(Dataset):
                     teacher_checkpoint=(teacher.get('checkpoint') if isinstance(teacher, dict)
                                         else None),
                     created=time.strftime('%Y-%m-%d %H:%M:%S'), **ranking)
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(data, f)
-        os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
+        write_json_atomic(path, data, indent=None)  # concurrent runs never read half a file
 
     # -- Dataset API ----------------------------------------------------------------------
     @property

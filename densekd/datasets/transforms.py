@@ -29,8 +29,8 @@ from mmengine.logging import print_log
 
 from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
-__all__ = ['AlbuPipeline', 'build_pipeline', 'build_transform', 'RandomResizedCropKeepSize',
-           'IMAGENET_MEAN', 'IMAGENET_STD']
+__all__ = ['AlbuPipeline', 'build_pipeline', 'build_transform', 'find_pipelines',
+           'RandomResizedCropKeepSize', 'IMAGENET_MEAN', 'IMAGENET_STD']
 
 
 #: Label value for "ignore" used when a transform has to invent mask pixels (padding, rotation).
@@ -215,8 +215,78 @@ class AlbuPipeline:
         out = self.compose(image=image, mask=mask)
         return out['image'].float(), out['mask'].long()
 
+    def _random_nodes(self) -> list:
+        # albumentations gives the compose and every transform generators of their own
+        # (set_random_seed), so each node's state is kept; nested composes are walked.
+        nodes, todo = [], [self.compose]
+        while todo:
+            node = todo.pop(0)
+            nodes.append(node)
+            todo.extend(getattr(node, 'transforms', []))
+        return nodes
+
+    def get_random_state(self) -> dict:
+        """The augmentation stream's position: every generator of the compose and the seed key.
+
+        Plain Python values and lists (weights-only loadable in a checkpoint), for
+        :meth:`set_random_state`.
+        """
+        return dict(seed_key=self._seed_key, nodes=[
+            dict(numpy=_plain(node.random_generator.bit_generator.state),
+                 python=node.py_random.getstate()) for node in self._random_nodes()])
+
+    def set_random_state(self, state: dict) -> None:
+        """Continue the augmentation stream from :meth:`get_random_state`'s ``state``.
+
+        Raises:
+            ValueError: ``state`` was taken from a pipeline with other transforms.
+        """
+        nodes = self._random_nodes()
+        if len(state['nodes']) != len(nodes):
+            raise ValueError(f'random state of a pipeline with {len(state["nodes"])} '
+                             f'transforms, this one has {len(nodes)}')
+        for node, saved in zip(nodes, state['nodes']):
+            node.random_generator.bit_generator.state = saved['numpy']
+            node.py_random.setstate(saved['python'])
+        self._seed_key = state['seed_key']
+
     def __repr__(self) -> str:
         return f'AlbuPipeline(seed={self.seed}, compose={self.compose!r})'
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars in a (nested) state as Python lists and numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def find_pipelines(dataset: Any, _depth: int = 0, _seen: set | None = None) -> list[AlbuPipeline]:
+    """The :class:`AlbuPipeline` objects of a dataset and of the datasets it wraps.
+
+    Datasets hold their transform in attributes (``pipeline`` by densekd convention);
+    wrappers hold datasets in attributes or lists (``ConcatDataset.datasets``). Attributes
+    are visited in name order, so the same config gives the same list.
+    """
+    seen = set() if _seen is None else _seen
+    found: list[AlbuPipeline] = []
+    if id(dataset) in seen or _depth > 4:
+        return found
+    seen.add(id(dataset))
+    if isinstance(dataset, AlbuPipeline):
+        return [dataset]
+    if not isinstance(dataset, torch.utils.data.Dataset):
+        return found
+    for _, value in sorted(vars(dataset).items()):
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if items and isinstance(items[0], (AlbuPipeline, torch.utils.data.Dataset)):
+            for item in items:
+                found += find_pipelines(item, _depth + 1, seen)
+    return found
 
 
 def default_pipeline_cfg() -> list[dict[str, Any]]:

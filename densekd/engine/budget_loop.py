@@ -21,8 +21,11 @@ from mmengine.runner import IterBasedTrainLoop
 
 from densekd.registry import LOOPS
 
-#: Runtime-info keys (saved in checkpoints by mmengine's message hub, so a resumed run keeps them).
+#: Runtime-info keys (saved in checkpoints by mmengine's message hub, so a resumed run keeps them):
+#: the training seconds spent, and whether the checkpoint's iteration ends with a validation
+#: (which a resumed run then repeats: the checkpoint is written before it).
 SPENT_KEY = 'budget_loop.train_seconds'
+EVAL_DUE_KEY = 'budget_loop.eval_due'
 
 
 @LOOPS.register_module()
@@ -73,11 +76,17 @@ class BudgetTrainLoop(IterBasedTrainLoop):
         self.spent = 0.0
         self._mark = 0.0
         self._groups: list = []
+        self._next_eval = 1
+        self._eval_due = False
 
     # -- progress ---------------------------------------------------------------------------
-    def progress(self) -> float:
-        """Fraction of the budget used, in [0, 1]: steps or seconds, whichever is further."""
-        steps = self._iter / self._max_iters
+    def progress(self, iters: Optional[int] = None) -> float:
+        """Fraction of the budget used, in [0, 1]: steps or seconds, whichever is further.
+
+        Args:
+            iters: iterations done (default: the loop's count so far).
+        """
+        steps = (self._iter if iters is None else iters) / self._max_iters
         seconds = self.spent / self.budget_s if self.budget_s else 0.0
         return min(1.0, max(steps, seconds))
 
@@ -113,42 +122,57 @@ class BudgetTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         self._collect_param_groups()
         self.spent = float(self.runner.message_hub.get_info(SPENT_KEY, 0.0))
+        self._next_eval = math.floor(self.progress() * self.num_evals) + 1
+        self._mark = time.perf_counter()
         if self._iter > 0:
             print_log(f'resuming at iteration {self._iter} with {self.spent:.0f} s of the '
                       f'budget spent; advancing the dataloader {self._iter} batches',
                       logger='current')
             for _ in range(self._iter):
                 next(self.dataloader_iterator)
-        next_eval = math.floor(self.progress() * self.num_evals) + 1
-        self._mark = time.perf_counter()
+            if self.runner.message_hub.get_info(EVAL_DUE_KEY, False):
+                # The checkpoint was written just before this iteration's validation.
+                print_log(f'resume: repeating the validation of iteration {self._iter}',
+                          logger='current')
+                self._mark = time.perf_counter()
+                self._validate()
         while self._iter < self._max_iters and not self.stop_training:
             self.runner.model.train()
             if self._groups:
                 self._set_learning_rates()
             data_batch = next(self.dataloader_iterator)
             self.run_iter(data_batch)
-            self._tick()
-            last = self._iter >= self._max_iters
-            on_interval = bool(self.every) and self._iter % self.every == 0
-            if self.progress() * self.num_evals >= next_eval or last or on_interval:
-                next_eval = math.floor(self.progress() * self.num_evals) + 1
-                if self.runner.val_loop is not None and self._iter >= self.val_begin:
-                    self.runner.val_loop.run()
-                self._mark = time.perf_counter()  # validation is not training time
+            if self._eval_due:
+                self._validate()
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         return self.runner.model
 
+    def _validate(self) -> None:
+        self._tick()  # the last iteration's hooks (checkpoint saving) are training time
+        if self.runner.val_loop is not None and self._iter >= self.val_begin:
+            self.runner.val_loop.run()
+        self._next_eval = math.floor(self.progress() * self.num_evals) + 1
+        self._mark = time.perf_counter()  # validation is not training time
+
     def run_iter(self, data_batch) -> None:
-        """One iteration; the one that exhausts the time budget is made the last."""
+        """One iteration; the one that exhausts the time budget is made the last.
+
+        The training time and whether the iteration ends with a validation are settled
+        before the ``after_train_iter`` hooks, so a checkpoint they write holds both.
+        """
         self.runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=data_batch)
         outputs = self.runner.model.train_step(data_batch, optim_wrapper=self.runner.optim_wrapper)
-        if self.budget_s is not None and self._iter + 1 < self._max_iters:
-            elapsed = self.spent + time.perf_counter() - self._mark
-            if elapsed >= self.budget_s:
-                print_log(f'time budget of {self.budget_s:.0f} s reached at iteration '
-                          f'{self._iter + 1}; this is the last one', logger='current')
-                self._max_iters = self._iter + 1
+        self._tick()
+        done = self._iter + 1
+        if self.budget_s is not None and done < self._max_iters and self.spent >= self.budget_s:
+            print_log(f'time budget of {self.budget_s:.0f} s reached at iteration {done}; '
+                      f'this is the last one', logger='current')
+            self._max_iters = done
+        self._eval_due = (self.progress(done) * self.num_evals >= self._next_eval
+                          or done >= self._max_iters
+                          or (bool(self.every) and done % self.every == 0))
+        self.runner.message_hub.update_info(EVAL_DUE_KEY, self._eval_due)
         self.runner.call_hook('after_train_iter', batch_idx=self._iter, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1

@@ -7,7 +7,6 @@ builds its tables and learning curves from it.
 from __future__ import annotations
 
 import json
-import os
 import os.path as osp
 import time
 from typing import Dict, Optional
@@ -17,18 +16,11 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from densekd.registry import HOOKS
+from densekd.utils.atomic import write_json_atomic
 
 #: Runtime-info key of the per-player step counts (checkpointed with the message hub).
 STEPS_KEY = 'run_summary.steps'
 FILENAME = 'run_summary.json'
-
-
-def write_json_atomic(path: str, obj) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and ``os.replace``."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _optim_wrappers(runner) -> Dict[str, object]:
@@ -115,6 +107,12 @@ class RunSummaryHook(Hook):
         # The loop counts this iteration only after its hooks.
         self._refresh(runner, losses, iters=runner.iter + 1)
 
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # The checkpoint's message hub was copied before this iteration's refresh (the
+        # checkpoint hook may run first): give it the step counts as of now.
+        if self._counts0:
+            checkpoint['message_hub']['runtime_info'][STEPS_KEY] = self._steps(runner)
+
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         if not self.summary:  # a test run (tools/test.py): no training to summarise
             return
@@ -122,7 +120,9 @@ class RunSummaryHook(Hook):
         entry = dict(iter=loop.iter, train_seconds=round(self._train_seconds(runner), 3),
                      steps=self._steps(runner),
                      metrics={k: float(v) for k, v in (metrics or {}).items()})
-        self.summary.setdefault('evals', []).append(entry)
+        # A resumed run may repeat the validation its checkpoint was written before.
+        self.summary['evals'] = [e for e in self.summary.get('evals', [])
+                                 if e['iter'] != entry['iter']] + [entry]
         self._refresh(runner)
 
     def after_train(self, runner) -> None:

@@ -232,3 +232,22 @@ def test_score_pipeline_reaches_wrapped_datasets(teacher):
     assert torch.allclose(subset.scores, _reference_scores(teacher, clean), atol=1e-5)
     assert all(d.pipeline is not None for d in mixed.datasets)
     assert mixed._concat.datasets[0] is mixed.datasets[0]  # the original is untouched
+
+
+def test_training_streams_are_the_same_on_a_cache_miss_and_a_hit(checkpoint, tmp_path):
+    """Scoring (teacher build, the dataset's random pipeline) must not move any random stream:
+    a run whose ranking came from the cache trains exactly as the run that computed it."""
+    train_pipe = [dict(type='HorizontalFlip', p=0.5),
+                  dict(type='GaussNoise', std_range=(0.2, 0.4), p=1.0), NORM]
+    cfg = dict(TEACHER_CFG, checkpoint=checkpoint)
+    draws = []
+    for _ in ('miss', 'hit'):
+        torch.manual_seed(0)
+        np.random.seed(0)
+        subset = EntropySubsetDataset(TinyImages(n=6, pipeline=train_pipe), cfg, num_keep=3,
+                                      cache_dir=str(tmp_path / 'cache'))
+        draws.append((torch.rand(4), np.random.rand(2), subset[0]['inputs'], subset[1]['inputs']))
+    (miss, hit) = draws
+    assert len(list((tmp_path / 'cache').glob('*.json'))) == 1  # the second run read the cache
+    for a, b in zip(miss, hit):
+        assert np.array_equal(np.asarray(a), np.asarray(b))

@@ -2,6 +2,7 @@
 import json
 import math
 import os.path as osp
+import shutil
 import time
 
 import pytest
@@ -50,7 +51,7 @@ class CountMetric(BaseMetric):
         return dict(mIoU=float(len(results)))
 
 
-def make_runner(tmp_path, delay=0.0, **train_cfg):
+def make_runner(tmp_path, delay=0.0, interval=10 ** 9, runner_args=None, **train_cfg):
     loader = dict(dataset=Items(), sampler=dict(type='InfiniteSampler'), batch_size=1,
                   collate_fn=dict(type='default_collate'))
     cfg = dict(type='BudgetTrainLoop', max_iters=1000)
@@ -60,9 +61,11 @@ def make_runner(tmp_path, delay=0.0, **train_cfg):
                   val_evaluator=[CountMetric()], val_cfg=dict(), train_cfg=cfg,
                   optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
                   custom_hooks=[RunSummaryHook(interval_s=0.0)],
-                  default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                                                     interval=10 ** 9, save_last=True)),
-                  experiment_name=f'budget_{time.time_ns()}', default_scope='densekd')
+                  default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
+                                                     interval=interval, save_last=True,
+                                                     max_keep_ckpts=-1)),
+                  experiment_name=f'budget_{time.time_ns()}', default_scope='densekd',
+                  **(runner_args or {}))
 
 
 def summary(tmp_path) -> dict:
@@ -110,6 +113,47 @@ def test_evaluation_points_give_a_curve(tmp_path):
     assert [e['iter'] for e in evals] == [5, 10, 15, 20]
     assert [e['steps']['model'] for e in evals] == [5, 10, 15, 20]
     assert all(e['metrics']['mIoU'] == 4.0 for e in evals)
+
+
+def resume_in(tmp_path, source, step, name='resumed'):
+    """A fresh work dir holding ``source``'s checkpoint of ``step`` and its run_summary.json."""
+    work = tmp_path / name
+    work.mkdir()
+    shutil.copy(source / f'iter_{step}.pth', work)
+    shutil.copy(source / 'run_summary.json', work)
+    return work
+
+
+def test_resume_continues_the_cosine_and_repeats_the_interrupted_evaluation(tmp_path):
+    full = make_runner(tmp_path / 'full', max_iters=20, num_evals=4, interval=5)
+    full.train()
+    # iter_10.pth is written just before the validation of iteration 10: that one is repeated.
+    work = resume_in(tmp_path, tmp_path / 'full', 10)
+    resumed = make_runner(work, max_iters=20, num_evals=4, interval=5,
+                          runner_args=dict(resume=True))
+    resumed.train()
+    assert resumed.model.lrs == full.model.lrs[10:]
+    evals = summary(work)['evals']
+    assert [e['iter'] for e in evals] == [5, 10, 15, 20]
+    assert [e['steps']['model'] for e in evals] == [5, 10, 15, 20]
+
+
+def test_time_budget_resume_continues_from_the_saved_seconds(tmp_path):
+    full = make_runner(tmp_path / 'full', delay=0.05, budget_s=1.0, eta_min=0.001, interval=3)
+    full.train()
+    saved = torch.load(tmp_path / 'full' / 'iter_3.pth', weights_only=False)
+    spent = saved['message_hub']['runtime_info']['budget_loop.train_seconds']
+    assert 3 * 0.05 <= spent < 1.0  # includes iteration 3's own step
+    work = resume_in(tmp_path, tmp_path / 'full', 3)
+    resumed = make_runner(work, delay=0.05, budget_s=1.0, eta_min=0.001, interval=3,
+                          runner_args=dict(resume=True))
+    resumed.train()
+    # The cosine continues from the saved seconds, and the run ends with the budget.
+    expected = 0.001 + (0.1 - 0.001) * (1 + math.cos(math.pi * spent / 1.0)) / 2
+    assert resumed.model.lrs[0] == pytest.approx(expected)
+    info = summary(work)
+    assert info['finished'] and 1.0 <= info['train_seconds'] < 1.0 + 0.5
+    assert [e['iter'] for e in info['evals']] == [resumed.train_loop.iter]
 
 
 def test_mmengine_val_interval_still_works(tmp_path):
