@@ -14,6 +14,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from densekd.utils.atomic import atomic_open
+
 from .palette import default_palette
 
 #: Colour of ids without a class (e.g. 255 = ignore): black, as in VOC.
@@ -48,15 +50,9 @@ def write_label_png(path: str, mask: np.ndarray,
     table[:len(colors)] = colors
     image = Image.fromarray(mask.astype(np.uint8), mode='P')
     image.putpalette(table.flatten().tolist())
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = osp.join(folder, f'.{osp.basename(path)}.tmp{os.getpid()}')
-    try:
-        image.save(tmp, format='PNG')
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with atomic_open(path) as f:
+        image.save(f, format='PNG')
     return path
 
 
