@@ -1,4 +1,7 @@
 """densekd: knowledge distillation for semantic segmentation without the teacher's data."""
-from .utils import compat  # noqa: F401  (must run before any mmengine checkpoint/Runner use)
+from .utils.terminal import quiet_third_party_deprecations
+
+quiet_third_party_deprecations()  # first: mmengine, torch and timm may warn on import
+from .utils import compat  # noqa: E402,F401  (must run before any mmengine checkpoint/Runner use)
 
 __version__ = '0.1.0'

@@ -18,13 +18,13 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import densekd  # noqa: E402,F401
+from densekd.engine.runner import DensekdRunner  # noqa: E402
 from densekd.models.segmentors import load_state, segmentor_state  # noqa: E402
 from densekd.utils.atomic import write_json_atomic  # noqa: E402
 from densekd.utils.checkpoint import load_checkpoint, trusted_checkpoints  # noqa: E402
 from densekd.utils.config import load_config  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.model import is_model_wrapper  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -40,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument('--metrics-json', help='write the metrics here as JSON (default: '
                         '<work_dir>/metrics.json)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--verbose', action='store_true', help='print the environment, full '
+                        'config and hook order on the terminal too (always in the log file)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow checkpoints that are full pickles (can run arbitrary code: '
@@ -71,6 +73,8 @@ def run(args):
     cfg.launcher = args.launcher
     cfg.load_from = None
     cfg.resume = False
+    if args.verbose:
+        cfg.terminal_verbose = True
     if args.model == 'teacher':
         if 'teacher' not in cfg.model:
             raise SystemExit(f'--model teacher: {args.config} has no teacher (model.type='
@@ -81,7 +85,7 @@ def run(args):
         vis.update(draw=True, out_dir=args.show_dir)
     if args.out:
         vis.update(label_out_dir=args.out)
-    runner = Runner.from_cfg(cfg)
+    runner = DensekdRunner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     if is_training_checkpoint(checkpoint, model):
         runner.load_checkpoint(args.checkpoint, map_location='cpu')

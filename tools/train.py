@@ -9,9 +9,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import densekd  # noqa: E402,F401  (mmengine compat fixes)
 from densekd.utils.checkpoint import trusted_checkpoints  # noqa: E402
+from densekd.engine.runner import DensekdRunner  # noqa: E402
 from densekd.utils.config import apply_amp, load_config  # noqa: E402
+from densekd.utils.tensorboard import add_tensorboard_backend, require_tensorboard  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,6 +36,10 @@ def parse_args(argv=None):
     parser.add_argument('--check-data', action='store_true',
                         help='decode every image and label of every dataset in the config, list '
                         'the unreadable, truncated or out-of-range ones and exit (1 if any)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help="also log scalars to TensorBoard (pip install -e '.[tensorboard]')")
+    parser.add_argument('--verbose', action='store_true', help='print the environment, full '
+                        'config and hook order on the terminal too (always in the log file)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -52,6 +57,11 @@ def main(argv=None):
     cfg.launcher = args.launcher
     if args.amp:
         apply_amp(cfg)
+    if args.tensorboard:
+        require_tensorboard()
+        add_tensorboard_backend(cfg)
+    if args.verbose:
+        cfg.terminal_verbose = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -59,7 +69,7 @@ def main(argv=None):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
     with trusted_checkpoints(args.trust_checkpoint):
-        runner = Runner.from_cfg(cfg)
+        runner = DensekdRunner.from_cfg(cfg)
         runner.train()
 
 

@@ -6,11 +6,15 @@ log_processor = dict(by_epoch=False, window_size=10)
 log_level = 'INFO'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    # losses at iterations 1, 2, 5, 10 (a 1-2-5 ladder below the interval), then every
+    # `interval`, and at the last iteration (densekd/engine/logger_hook.py)
+    logger=dict(type='EarlyLoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # mmengine's CheckpointHook made crash-safe (atomic saves; nothing removed before its
-    # successor is complete), same arguments
-    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2,
+    # successor is complete), same arguments; it keeps the last checkpoint (with the optimizer
+    # state, for --resume) and the best one (weights only: mmengine saves it so)
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=500,
+                    max_keep_ckpts=1,
                     save_best='mIoU', rule='greater'),
     # random streams in every checkpoint, restored on resume (exact resume)
     random_state=dict(type='RandomStateHook'),

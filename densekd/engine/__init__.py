@@ -6,3 +6,4 @@ from .generator_hook import GeneratorSamplesHook  # noqa: F401,E402
 from .run_summary_hook import RunSummaryHook  # noqa: F401,E402
 from .checkpoint_hook import AtomicCheckpointHook  # noqa: F401,E402
 from .random_state_hook import RandomStateHook  # noqa: F401,E402
+from .logger_hook import EarlyLoggerHook  # noqa: F401,E402

@@ -195,7 +195,9 @@ class IoUMetric(BaseMetric):
     (percent, 2 decimals) and ``IoU.<class>``.
     """
 
-    default_prefix: Optional[str] = None
+    # '' rather than None: the same unprefixed keys, without mmengine's "prefix is not set"
+    # warning on every run.
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  num_classes: Optional[int] = None,
