@@ -4,3 +4,4 @@ from .budget_loop import BudgetTrainLoop  # noqa: F401,E402
 from .visualization_hook import SegVisualizationHook  # noqa: F401,E402
 from .generator_hook import GeneratorSamplesHook  # noqa: F401,E402
 from .run_summary_hook import RunSummaryHook  # noqa: F401,E402
+from .finite_check_hook import FiniteCheckHook  # noqa: F401,E402
