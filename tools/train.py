@@ -10,7 +10,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 import densekd  # noqa: E402,F401  (mmengine compat fixes)
 from densekd.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from densekd.utils.config import apply_amp, load_config  # noqa: E402
+from densekd.utils.finite import stopped_message  # noqa: E402
+from densekd.utils.work_dir_lock import WorkDirBusyError, work_dir_lock  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import init_dist  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -49,9 +52,19 @@ def main(argv=None):
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
-    with trusted_checkpoints(args.trust_checkpoint):
-        runner = Runner.from_cfg(cfg)
-        runner.train()
+    if args.launcher != 'none':  # the work-dir lock needs the ranks; the Runner reuses them
+        init_dist(args.launcher, **cfg.env_cfg.get('dist_cfg', {}))
+    try:
+        with work_dir_lock(cfg.work_dir), trusted_checkpoints(args.trust_checkpoint):
+            runner = Runner.from_cfg(cfg)
+            try:
+                runner.train()
+            except FloatingPointError as err:  # a NaN/inf loss or weights: say what is safe
+                message = stopped_message(err, cfg.work_dir)
+                runner.logger.error(message)
+                raise SystemExit(message) from None
+    except WorkDirBusyError as err:
+        raise SystemExit(str(err)) from None
 
 
 if __name__ == '__main__':
