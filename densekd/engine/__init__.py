@@ -1,7 +1,8 @@
-"""mmengine glue: optimizer constructor keyed by submodule, the budget loop, hooks."""
+"""mmengine glue: optimizer constructor keyed by submodule, the budget loop, hooks, LR schedules."""
 from .optim_constructor import SubmoduleOptimConstructor  # noqa: F401
 from .budget_loop import BudgetTrainLoop  # noqa: F401,E402
 from .visualization_hook import SegVisualizationHook  # noqa: F401,E402
 from .generator_hook import GeneratorSamplesHook  # noqa: F401,E402
 from .run_summary_hook import RunSummaryHook  # noqa: F401,E402
 from .finite_check_hook import FiniteCheckHook  # noqa: F401,E402
+from .schedulers import ProgressMultiStepLR  # noqa: F401,E402
