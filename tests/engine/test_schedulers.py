@@ -20,7 +20,7 @@ def lrs(scheduler, optim, steps):
     out = []
     for _ in range(steps):
         out.append(optim.optimizer.param_groups[0]['lr'])
-        optim.optimizer.step()  # no gradients: changes nothing, keeps torch's order
+        optim.step()  # no gradients: changes nothing, keeps torch's order
         scheduler.step()
     return out
 
