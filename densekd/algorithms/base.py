@@ -56,8 +56,8 @@ def check_finite_loss(total: torch.Tensor, log_vars: Dict[str, torch.Tensor],
     bad = [k for k, v in log_vars.items() if k != 'loss' and not torch.isfinite(v)] or ['loss']
     names = ', '.join(f'{prefix}.{k}' if prefix else k for k in bad)
     it = MessageHub.get_current_instance().get_info('iter', 0) + 1
-    raise FloatingPointError(f'non-finite loss {names} = {float(total.detach())} at iteration {it}, '
-                             f'before its update')
+    raise FloatingPointError(f'non-finite loss {names} = {float(total.detach())} at iteration '
+                             f'{it}, before its update')
 
 
 class BaseSegAlgorithm(BaseModel):

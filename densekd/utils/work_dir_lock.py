@@ -14,7 +14,6 @@ import contextlib
 import datetime
 import errno
 import json
-import logging
 import os
 import os.path as osp
 import shlex
@@ -22,10 +21,10 @@ import socket
 import sys
 import time
 import uuid
+import warnings
 from typing import Iterator, Optional
 
 from mmengine.dist import broadcast_object_list, get_rank, is_distributed
-from mmengine.logging import print_log
 
 LOCK_NAME = 'train.lock'
 
@@ -110,8 +109,8 @@ def acquire(work_dir: str, command: Optional[str] = None) -> dict:
                 f'work dir {work_dir} is in use by another training run{where}: '
                 f'{_describe(owner)}. Wait for it to end or pass another --work-dir; if that '
                 f'run is gone, delete {path}')
-        print_log(f'taking over the stale lock {path} of a run that is no longer alive '
-                  f'({_describe(owner)})', logger='current', level=logging.WARNING)
+        warnings.warn(f'taking over the stale lock {path} of a run that is no longer alive '
+                      f'({_describe(owner)})', stacklevel=2)
         if _read(path) == owner:  # still the dead run's: not one another run just took over
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

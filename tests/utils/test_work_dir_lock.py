@@ -4,10 +4,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
-from mmengine.logging import MMLogger
 
 from densekd.utils.work_dir_lock import (LOCK_NAME, WorkDirBusyError, acquire, release,
                                          work_dir_lock)
@@ -57,20 +55,16 @@ def test_a_second_run_is_refused_naming_the_first(tmp_path):
 
 
 def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path):
-    work_dir = tmp_path / 'work'
-    work_dir.mkdir()
     stale = dict(pid=dead_pid(), host=socket.gethostname(), started='2020-01-01T00:00:00',
                  command='python tools/train.py crashed.py', token='old')
-    (work_dir / LOCK_NAME).write_text(json.dumps(stale))
-    log_file = tmp_path / 'run.log'  # the warning goes to the current mmengine logger
-    MMLogger.get_instance(f'lock_test_{time.time_ns()}', log_file=str(log_file))
-    info = acquire(str(work_dir))
-    assert read_lock(work_dir)['pid'] == os.getpid()
-    logged = log_file.read_text()
-    assert 'WARNING - taking over the stale lock' in logged
-    assert f"pid {stale['pid']} on host {socket.gethostname()}" in logged
-    release(str(work_dir), info)
-    assert os.listdir(work_dir) == []
+    (tmp_path / LOCK_NAME).write_text(json.dumps(stale))
+    with pytest.warns(UserWarning, match=rf"taking over the stale lock .*{LOCK_NAME} of a run "
+                                         rf"that is no longer alive \(pid {stale['pid']} on "
+                                         rf"host {socket.gethostname()}, started 2020"):
+        info = acquire(str(tmp_path))
+    assert read_lock(tmp_path)['pid'] == os.getpid()
+    release(str(tmp_path), info)
+    assert os.listdir(tmp_path) == []
 
 
 def test_a_lock_from_another_host_is_not_taken_over(tmp_path):
