@@ -14,9 +14,12 @@ class ProgressMultiStepLR(MultiStepLR):
     """mmengine's ``MultiStepLR`` with milestones given as fractions of the schedule's length.
 
     The runner sets a scheduler's ``end`` to the train loop's ``max_iters`` when the config
-    leaves it out, so ``milestones=[0.5]`` decays at half of whatever
+    leaves it out and says ``by_epoch=False`` (mmengine's runner reads that key of the config
+    dict, whose default is epochs), so ``milestones=[0.5]`` decays at half of whatever
     ``train_cfg.max_iters`` the run has (``--cfg-options train_cfg.max_iters=N`` included);
-    integer milestones would stay where they were written.
+    integer milestones would stay where they were written::
+
+        param_scheduler = [dict(type='ProgressMultiStepLR', milestones=[0.5], by_epoch=False)]
 
     Args:
         optimizer: the wrapped optimizer (given by the runner).
@@ -25,7 +28,7 @@ class ProgressMultiStepLR(MultiStepLR):
         gamma: factor applied to the learning rate at each milestone.
         begin: first step of the schedule.
         end: step after its last one; leave it out to follow ``max_iters``.
-        by_epoch: only ``False`` (steps are iterations).
+        by_epoch: only ``False`` (steps are iterations); write it in the config.
         **kwargs: other ``MultiStepLR`` arguments (``last_step``, ``verbose``).
     """
 
@@ -42,5 +45,9 @@ class ProgressMultiStepLR(MultiStepLR):
             raise ValueError('ProgressMultiStepLR counts iterations: set by_epoch=False')
         self.fractions = fractions
         steps = [round(f * (end - begin)) for f in fractions]
+        if steps[0] < 1 or len(set(steps)) < len(steps):
+            raise ValueError(f'ProgressMultiStepLR: milestones {fractions} of a {end - begin}-step '
+                             f'schedule fall on steps {steps}; is by_epoch=False missing from '
+                             f'the config (the runner then ends the schedule at max_epochs)?')
         super().__init__(optimizer, milestones=steps, gamma=gamma, begin=begin, end=end,
                          by_epoch=False, **kwargs)

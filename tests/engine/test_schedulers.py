@@ -64,3 +64,10 @@ def test_shipped_step_schedules_keep_their_milestones_at_the_default_length(conf
 def test_arguments_validated(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ProgressMultiStepLR(wrapper(), **kwargs)
+
+
+def test_a_schedule_too_short_for_its_milestones_is_refused():
+    # What mmengine's runner builds when a config leaves out by_epoch=False: end = max_epochs.
+    with pytest.raises(ValueError, match=r'1-step schedule fall on steps \[0\]; is '
+                                         r'by_epoch=False missing'):
+        ProgressMultiStepLR(wrapper(), milestones=[0.5], end=1)
