@@ -20,7 +20,7 @@ from mmengine.hooks import Hook
 
 from densekd.registry import HOOKS
 from densekd.utils.config import ConfigKeyError
-from densekd.utils.work_dir_lock import LOCK_NAME
+from densekd.utils.work_dir_lock import LOCK_NAME, work_dir_lock
 from tests.helpers import (ROOT, TINY_SEGMENTOR, load_tool, tiny_data_body, write_config,
                            write_tiny_segmentor)
 
@@ -52,7 +52,6 @@ class PoisonStudentHook(Hook):
 def teacher_config(tmp_path, data_root, body=''):
     return write_config(tmp_path, TEACHER, tiny_data_body(data_root) + textwrap.dedent(f"""
         model = dict(segmentor={TINY_SEGMENTOR!r})
-        default_hooks = dict(logger=dict(interval=1))
     """) + textwrap.dedent(body))
 
 
@@ -89,7 +88,7 @@ def test_teacher_diverging_stops_and_saves_no_bad_or_best_checkpoint(tmp_path, s
     # The reported run: lr=1e8 logged NaN losses for 4 iterations, exited 0, saved a "best".
     cfg = teacher_config(tmp_path, synthrooms_root, """
         train_cfg = dict(max_iters=4, val_interval=2)
-        default_hooks = dict(checkpoint=dict(interval=1))
+        default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
     """)
     work_dir = str(tmp_path / 'work')
     message = run_train([cfg, '--work-dir', work_dir,
@@ -105,8 +104,8 @@ def test_teacher_diverging_stops_and_saves_no_bad_or_best_checkpoint(tmp_path, s
                                 f'{osp.join(work_dir, saved[-1])}')
     else:
         assert message.endswith(f'no checkpoint was saved in {work_dir}')
-    assert all(math.isfinite(v) for row in scalars(work_dir) for v in row.values()
-               if isinstance(v, float))  # it stopped before logging a NaN
+    rows = [row for row in scalars(work_dir) if 'loss' in row]
+    assert rows and all(math.isfinite(row['loss']) for row in rows)  # stopped before a NaN
     log = open(glob.glob(osp.join(work_dir, '*', '*.log'))[0]).read()
     assert message in log  # the run's log says why it ended
 
@@ -191,6 +190,17 @@ def test_second_run_into_a_busy_work_dir_is_refused_and_writes_nothing(tmp_path,
     assert 'iter_2.pth' in checkpoints(work_dir) and not osp.exists(lock)
 
 
+def test_evaluating_into_a_training_work_dir_is_allowed(tmp_path, synthrooms_root):
+    # tools/test.py writes its own timestamped log dir and metrics.json: no clash with a run.
+    cfg = teacher_config(tmp_path, synthrooms_root)
+    weights = write_tiny_segmentor(tmp_path)
+    work_dir = str(tmp_path / 'work')
+    with work_dir_lock(work_dir, command='python tools/train.py running.py'):
+        metrics = load_tool('test').main([cfg, weights, '--work-dir', work_dir])
+        assert 'mIoU' in metrics and osp.isfile(osp.join(work_dir, 'metrics.json'))
+        assert json.load(open(osp.join(work_dir, LOCK_NAME)))['command'].endswith('running.py')
+
+
 # 3. Config keys ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize('body, options, expected', [
@@ -231,6 +241,10 @@ def test_cfg_option_max_iters_sets_the_schedule_length(tmp_path, synthrooms_root
     body = ('' if schedule == 'cosine' else  # the NYUv2 teacher's schedule, x0.1 at half
             "param_scheduler = [dict(type='ProgressMultiStepLR', milestones=[0.5], gamma=0.1, "
             "by_epoch=False)]\n")
+    body += textwrap.dedent("""
+        val_dataloader = val_cfg = val_evaluator = None  # only the learning rates matter here
+        default_hooks = dict(checkpoint=None, logger=dict(interval=1))
+    """)
     cfg = teacher_config(tmp_path, synthrooms_root, body)
     work_dir = str(tmp_path / 'work')
     load_tool('train').main([cfg, '--work-dir', work_dir,
