@@ -1,4 +1,7 @@
 """Train with a densekd config: ``python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]]``.
+
+Refuses to start when another run holds the work dir (:mod:`densekd.utils.work_dir_lock`);
+a run stopped by a NaN/inf loss or weights exits with status 1 naming the last good checkpoint.
 """
 import argparse
 import os
