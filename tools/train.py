@@ -56,7 +56,7 @@ def main(argv=None):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
     if args.launcher != 'none':  # the work-dir lock needs the ranks; the Runner reuses them
-        init_dist(args.launcher, **cfg.env_cfg.get('dist_cfg', {}))
+        init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
     try:
         with work_dir_lock(cfg.work_dir), trusted_checkpoints(args.trust_checkpoint):
             runner = Runner.from_cfg(cfg)
