@@ -7,9 +7,10 @@ Under that default scope mmengine looks every build up in the ``densekd`` child 
 registry first and, when the tree has no such child, warns ("Failed to search registry with
 scope densekd ...") before falling back to the root. The last group below therefore holds no
 densekd type: those children only give mmengine's runner the scope it searches when it builds
-the visualizer, its backends, samplers, optimizers, optimizer wrappers and LR schedulers, whose
-types (``Visualizer``, ``InfiniteSampler``, ``AdamW``, ``OptimWrapper``, ``MultiStepLR``, ...)
-then come from mmengine as before.
+the visualizer, its backends, samplers, optimizers and optimizer wrappers, whose types
+(``Visualizer``, ``InfiniteSampler``, ``AdamW``, ``OptimWrapper``, ...) then come from mmengine
+as before. The LR-scheduler child holds densekd's ``ProgressMultiStepLR``; mmengine's own
+(``MultiStepLR``, ``CosineAnnealingLR``, ...) are found through its parent.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -40,6 +41,8 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     locations=['densekd.engine'])
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope='densekd',
                       locations=['densekd.models'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            scope='densekd', locations=['densekd.engine'])
 
 # Scope-only children (see the module docstring): no densekd type is registered in them.
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='densekd')
@@ -47,5 +50,3 @@ VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='densek
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='densekd')
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='densekd')
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='densekd')
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
-                            scope='densekd')

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from densekd.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+from densekd.utils.config import check_top_level_keys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
@@ -28,6 +29,7 @@ def types_in(obj, key='type'):
 def test_config_parses_and_types_are_registered(path):
     init_default_scope('densekd')
     cfg = Config.fromfile(path)
+    check_top_level_keys(cfg, path)  # what the tools' load_config checks, too
     assert cfg.default_scope == 'densekd'
     for t in types_in(cfg.model):
         assert MODELS.get(t) is not None, f'{path}: model type {t} not registered'

@@ -1,4 +1,7 @@
 """Train with a densekd config: ``python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]]``.
+
+Refuses to start when another run holds the work dir (:mod:`densekd.utils.work_dir_lock`);
+a run stopped by a NaN/inf loss or weights exits with status 1 naming the last good checkpoint.
 """
 import argparse
 import os
@@ -12,7 +15,10 @@ from densekd.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from densekd.engine.runner import DensekdRunner  # noqa: E402
 from densekd.utils.config import apply_amp, load_config  # noqa: E402
 from densekd.utils.tensorboard import add_tensorboard_backend, require_tensorboard  # noqa: E402
+from densekd.utils.finite import stopped_message  # noqa: E402
+from densekd.utils.work_dir_lock import WorkDirBusyError, work_dir_lock  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import init_dist  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -68,9 +74,19 @@ def main(argv=None):
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
-    with trusted_checkpoints(args.trust_checkpoint):
-        runner = DensekdRunner.from_cfg(cfg)
-        runner.train()
+    if args.launcher != 'none':  # the work-dir lock needs the ranks; the Runner reuses them
+        init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    try:
+        with work_dir_lock(cfg.work_dir), trusted_checkpoints(args.trust_checkpoint):
+            runner = DensekdRunner.from_cfg(cfg)
+            try:
+                runner.train()
+            except FloatingPointError as err:  # a NaN/inf loss or weights: say what is safe
+                message = stopped_message(err, cfg.work_dir)
+                runner.logger.error(message)
+                raise SystemExit(message) from None
+    except WorkDirBusyError as err:
+        raise SystemExit(str(err)) from None
 
 
 if __name__ == '__main__':

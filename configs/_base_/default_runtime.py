@@ -22,6 +22,8 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook', draw=False),
     # run_summary.json: progress, steps per player, losses, evaluations (read by the tools)
     run_summary=dict(type='RunSummaryHook'),
+    # stop on NaN/inf weights; no checkpoint is ever written from them
+    finite_check=dict(type='FiniteCheckHook'),
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)

@@ -6,7 +6,7 @@ model = dict(type='DFAD',
              generator=dict(type='DCGANGenerator', nz=256, ngf=64, img_size=(128, 128)),
              batch_size=64, student_steps=5,
              generator_losses=dict(adv=dict(type='DFADGeneratorLoss', loss_weight=1.0)))
-_step = [dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3, by_epoch=False)]
+_step = {{_base_.param_scheduler.student}}  # x0.3 at 1/3 and 2/3 of train_cfg.max_iters
 optim_wrapper = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)))
 param_scheduler = dict(student=_step, generator=_step)
 train_cfg = dict(val_interval=50)

@@ -31,7 +31,7 @@ train_dataloader = dict(
                                  {{_base_.normalize}}],
                  dataset=dict(type='ImageFolderDataset', data_root=ood_root,
                               pipeline={{_base_.ood_pipeline}})))
-_step = [dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3, by_epoch=False)]
+_step = {{_base_.param_scheduler.student}}  # x0.3 at 1/3 and 2/3 of train_cfg.max_iters
 _adam = dict(type='Adam', lr=1e-3, betas=(0.5, 0.999))
 optim_wrapper = dict(generator=dict(optimizer=_adam), discriminator=dict(optimizer=_adam))
 param_scheduler = dict(student=_step, generator=_step, discriminator=_step)

@@ -12,7 +12,9 @@ model = dict(
     loss='focal', focal_gamma=2.0)
 max_iters = 10000
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [dict(type='MultiStepLR', milestones=[5000], gamma=0.1, by_epoch=False)]
+# LR x0.1 at half of train_cfg.max_iters (iteration 5000 of 10000).
+param_scheduler = [dict(type='ProgressMultiStepLR', milestones=[0.5], gamma=0.1,
+                        by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

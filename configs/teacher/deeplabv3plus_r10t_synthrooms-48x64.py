@@ -6,6 +6,5 @@ train_dataloader = dict(dataset={{_base_.tier_rooms}})
 val_dataloader = dict(dataset={{_base_.tier_rooms}})
 test_dataloader = val_dataloader
 max_iters = 1200
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-5, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))

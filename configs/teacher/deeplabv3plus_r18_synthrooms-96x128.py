@@ -7,7 +7,9 @@ model = dict(
     loss='ce')
 max_iters = 600
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1.5e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-5, by_epoch=False)]
+# No T_max or end: the runner ends the cosine at train_cfg.max_iters (T_max = end - begin), so
+# --cfg-options train_cfg.max_iters=N stretches the schedule with it.
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=300)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -7,7 +7,7 @@ its ``train_step`` — the one place that knows the update order.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.logging import MessageHub
@@ -36,6 +36,28 @@ def select_wrapper(optim_wrapper: OptimWrapper | OptimWrapperDict, name: str) ->
                        f'(entries: {list(optim_wrapper.keys())});'
                        f' add optim_wrapper.{name}=dict(optimizer=...) to the config')
     return optim_wrapper[name]
+
+
+def check_finite_loss(total: torch.Tensor, log_vars: Dict[str, torch.Tensor],
+                      prefix: Optional[str] = None) -> None:
+    """Raise before an update when the summed loss is NaN/inf.
+
+    Args:
+        total: the summed loss about to be back-propagated.
+        log_vars: its terms as returned by ``parse_losses`` (``loss`` is the total).
+        prefix: log prefix of the terms (``student``), as they appear in the logs.
+
+    Raises:
+        FloatingPointError: names the non-finite terms and the iteration (1-based, as the
+            log's ``Iter(train) [N/...]``), so a diverged run stops before the update.
+    """
+    if torch.isfinite(total):
+        return
+    bad = [k for k, v in log_vars.items() if k != 'loss' and not torch.isfinite(v)] or ['loss']
+    names = ', '.join(f'{prefix}.{k}' if prefix else k for k in bad)
+    it = MessageHub.get_current_instance().get_info('iter', 0) + 1
+    raise FloatingPointError(f'non-finite loss {names} = {float(total.detach())} at iteration '
+                             f'{it}, before its update')
 
 
 class BaseSegAlgorithm(BaseModel):
@@ -76,6 +98,24 @@ class BaseSegAlgorithm(BaseModel):
                                 img_path=None if img_path is None else img_path[i]))
         return outputs
 
+    def parse_losses(self, losses: Dict[str, torch.Tensor], prefix: Optional[str] = None
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """mmengine's loss sum and log variables, refusing a NaN/inf sum.
+
+        Every regime's update goes through here: mmengine's own ``train_step`` (teacher
+        training; also under ``MMDistributedDataParallel``) and :meth:`optimize`.
+
+        Args:
+            losses: loss terms; every key containing ``'loss'`` is summed.
+            prefix: log prefix of the terms, used in the error message.
+
+        Raises:
+            FloatingPointError: the sum is NaN/inf (:func:`check_finite_loss`).
+        """
+        total, log_vars = super().parse_losses(losses)
+        check_finite_loss(total, log_vars, prefix)
+        return total, log_vars
+
     def optimize(self, optim_wrapper: OptimWrapper | OptimWrapperDict, name: str,
                  losses: Dict[str, torch.Tensor], prefix: Optional[str] = None
                  ) -> Dict[str, torch.Tensor]:
@@ -93,18 +133,11 @@ class BaseSegAlgorithm(BaseModel):
             the previous one's in mmengine's ``loss`` column.
 
         Raises:
-            FloatingPointError: a loss is NaN/inf; names the loss and the iteration so a
-                diverged GAN stops instead of overwriting good checkpoints.
+            FloatingPointError: a loss is NaN/inf (:func:`check_finite_loss`).
         """
         wrapper = select_wrapper(optim_wrapper, name)
         prefix = prefix or name
-        total, log_vars = self.parse_losses(losses)
-        if not torch.isfinite(total):
-            bad = [k for k, v in log_vars.items() if k != 'loss' and not torch.isfinite(v)]
-            it = MessageHub.get_current_instance().get_info('iter')
-            raise FloatingPointError(
-                f'non-finite loss {", ".join(f"{prefix}.{k}" for k in bad)} at iteration {it}; '
-                f'training stopped, the last saved checkpoint is the last good one')
+        total, log_vars = self.parse_losses(losses, prefix)
         wrapper.update_params(total)
         return {f'{prefix}.{k}': v for k, v in log_vars.items()}
 

@@ -4,7 +4,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from densekd.utils.config import apply_amp, load_config
+from densekd.utils.config import ConfigKeyError, apply_amp, load_config
 from tests.helpers import write_config
 
 # Real shipped configs as bases, so the loaded configs are ones the tools really see.
@@ -64,6 +64,58 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
     missing = str(tmp_path / 'nope.py')
     with pytest.raises(FileNotFoundError, match=f'config file {missing} does not exist'):
         load_config(missing)
+
+
+def test_misspelt_top_level_key_is_an_error(tmp_path):
+    path = write_config(tmp_path, TEACHER, "modle = dict(type='Supervised')\n")
+    with pytest.raises(ConfigKeyError, match=rf"^{path}: top-level key 'modle' is not a runner "
+                                             r"setting.*did you mean 'model'\?"):
+        load_config(path)
+
+
+def test_config_variables_are_accepted(tmp_path):
+    # Variables of a config file for its own use: far from any runner key, or private.
+    path = write_config(tmp_path, TEACHER, "max_iters = 7\nood_dataset = dict()\n"
+                                           "_modle = 1\ntier_crop = (48, 64)\n")
+    assert load_config(path).max_iters == 7
+
+
+def test_cfg_option_of_a_config_variable_is_an_error(tmp_path):
+    path = write_config(tmp_path, TEACHER, '')
+    with pytest.raises(ConfigKeyError,
+                       match=r"^--cfg-options max_iters: 'max_iters' is a variable of the config "
+                             r"file.*would change nothing; override the setting that uses it, "
+                             r"e\.g\. train_cfg\.max_iters$"):
+        load_config(path, cfg_options={'max_iters': 4})
+
+
+def test_cfg_option_of_an_unknown_top_level_key_is_an_error(tmp_path):
+    path = write_config(tmp_path, TEACHER, '')
+    with pytest.raises(ConfigKeyError, match=r"^--cfg-options trian_cfg\.max_iters: 'trian_cfg' "
+                                             r"is neither.*did you mean 'train_cfg'\?$"):
+        load_config(path, cfg_options={'trian_cfg.max_iters': 4})
+
+
+def test_cfg_option_through_a_missing_key_names_the_closest_sibling(tmp_path):
+    path = write_config(tmp_path, TEACHER, '')
+    with pytest.raises(ConfigKeyError, match=r"^--cfg-options default_hooks\.chekpoint\.interval: "
+                                             r"default_hooks has no key 'chekpoint'; did you mean "
+                                             r"'checkpoint'\? \(keys: timer, logger, "):
+        load_config(path, cfg_options={'default_hooks.chekpoint.interval': 1})
+    with pytest.raises(ConfigKeyError, match=r"param_scheduler is a list of 1; '2' is not an"):
+        load_config(path, cfg_options={'param_scheduler.2.eta_min': 0.0})
+    with pytest.raises(ConfigKeyError, match=r"train_cfg\.max_iters is 600, not a dict"):
+        load_config(path, cfg_options={'train_cfg.max_iters.x': 0})
+
+
+def test_valid_cfg_options_still_apply(tmp_path):
+    cfg = load_config(write_config(tmp_path, TEACHER, ''), cfg_options={
+        'experiment_name': 'run',  # a runner setting the config leaves at its default
+        'model.segmentor.encoder_depth': 4,  # a new argument (the last key may be new)
+        'param_scheduler.0.eta_min': 0.0,  # an index into a list
+        'default_hooks.checkpoint.interval': 1})
+    assert cfg.experiment_name == 'run' and cfg.model.segmentor.encoder_depth == 4
+    assert cfg.param_scheduler[0].eta_min == 0.0 and cfg.default_hooks.checkpoint.interval == 1
 
 
 def test_apply_amp_single_wrapper():

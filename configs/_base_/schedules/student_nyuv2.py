@@ -7,8 +7,9 @@ max_iters = 15000
 optim_wrapper = dict(constructor='SubmoduleOptimConstructor',
                      student=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
                                                  weight_decay=5e-5)))
-param_scheduler = dict(student=[dict(type='MultiStepLR', milestones=[5000, 10000], gamma=0.3,
-                                     by_epoch=False)])
+# LR x0.3 at 1/3 and 2/3 of train_cfg.max_iters (iterations 5000 and 10000 of 15000).
+param_scheduler = dict(student=[dict(type='ProgressMultiStepLR', milestones=[1 / 3, 2 / 3],
+                                     gamma=0.3, by_epoch=False)])
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
