@@ -16,8 +16,9 @@ from densekd.utils.ood_root import apply_ood_root
 #: The top-level keys mmengine's ``Runner.from_cfg`` reads (its constructor's arguments).
 RUNNER_KEYS = frozenset(name for name in inspect.signature(Runner.__init__).parameters
                         if name not in ('self', 'cfg'))
-#: Other top-level keys with a meaning: mmengine ``Config``'s own.
-CONFIG_KEYS = frozenset({'custom_imports'})
+#: Other top-level keys with a meaning: mmengine ``Config``'s own, and densekd's ``ood_root``
+#: (read by :func:`load_config` after the overrides, so ``--cfg-options ood_root=DIR`` works).
+CONFIG_KEYS = frozenset({'custom_imports', 'ood_root'})
 #: How close (``difflib`` ratio) a top-level name may come to a runner key before it counts as
 #: a typo of it ("modle" vs "model": 0.8); the shipped configs' variables stay below 0.7.
 TYPO_RATIO = 0.75
