@@ -10,6 +10,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 import densekd  # noqa: E402,F401  (mmengine compat fixes)
 from densekd.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from densekd.utils.config import apply_amp, load_config  # noqa: E402
+from densekd.utils.distributed import setup_launcher  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -40,7 +41,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    cfg.launcher = args.launcher
+    setup_launcher(cfg, args.launcher)  # gloo without CUDA
     if args.amp:
         apply_amp(cfg)
     if args.resume == 'auto':

@@ -16,10 +16,26 @@ import math
 import time
 from typing import Optional
 
+import torch
+from mmengine.dist import broadcast, get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from densekd.registry import LOOPS
+
+
+def rank0_value(value: float, needed: bool = True) -> float:
+    """Rank 0's ``value`` on every rank (``value`` itself in one process or if not ``needed``).
+
+    Under a time budget the progress, hence every learning rate, follows the seconds spent;
+    the ranks' clocks differ, so all of them use rank 0's.
+    """
+    if not needed or get_world_size() == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    broadcast(t, src=0)
+    return float(t)
+
 
 #: Runtime-info keys (saved in checkpoints by mmengine's message hub, so a resumed run keeps them).
 SPENT_KEY = 'budget_loop.train_seconds'
@@ -83,7 +99,7 @@ class BudgetTrainLoop(IterBasedTrainLoop):
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.spent += now - self._mark
+        self.spent = rank0_value(self.spent + now - self._mark, self.budget_s is not None)
         self._mark = now
         self.runner.message_hub.update_info(SPENT_KEY, self.spent)
 
@@ -144,7 +160,8 @@ class BudgetTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('before_train_iter', batch_idx=self._iter, data_batch=data_batch)
         outputs = self.runner.model.train_step(data_batch, optim_wrapper=self.runner.optim_wrapper)
         if self.budget_s is not None and self._iter + 1 < self._max_iters:
-            elapsed = self.spent + time.perf_counter() - self._mark
+            # Rank 0's clock decides on every rank, or the ranks would stop at different steps.
+            elapsed = rank0_value(self.spent + time.perf_counter() - self._mark)
             if elapsed >= self.budget_s:
                 print_log(f'time budget of {self.budget_s:.0f} s reached at iteration '
                           f'{self._iter + 1}; this is the last one', logger='current')
