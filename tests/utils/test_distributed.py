@@ -47,6 +47,7 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     torch.distributed.destroy_process_group()
 
 
+@pytest.mark.e2e  # two spawned processes: ~30 s on a busy 2-core machine
 def test_two_ranks_average_gradients_share_buffers_and_draw_apart(tmp_path):
     mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True)
     r0, r1 = (torch.load(tmp_path / f'rank{r}.pth') for r in range(2))
