@@ -4,7 +4,8 @@ MosaicKD (student, generator and discriminator optimizers, a replay pool, a froz
 trains two iterations on two ranks; afterwards both replicas must hold the same weights and
 buffers while having drawn different batches and latent codes, and the checkpoint's mIoU must
 be the same evaluated by one process or by two on a test set of odd size (15 images, so a
-padding sampler would count one twice). KD and DFAD get a shorter run each.
+padding sampler would count one twice). KD, DFAD and teacher training (Supervised) get the
+replica check alone.
 """
 import json
 import os
@@ -54,6 +55,7 @@ CASES = {
     'dfad': ('dfad/dfad_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', NO_DATA,
              "generator=dict(ngf=8, img_size=(64, 64)), batch_size=2, student_steps=1,"),
     'kd': ('kd/kd-ori_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128.py', '', ''),
+    'supervised': ('teacher/deeplabv3plus_r18_synthrooms-96x128.py', '', None),
 }
 
 
@@ -70,12 +72,13 @@ def torchrun(tool: str, *args: str) -> None:
 def train_two_ranks(method, tmp_path, synthrooms_root) -> tuple:
     """Train ``method`` on two ranks; returns (config, work dir, rank 0 dump, rank 1 dump)."""
     base, data, model_args = CASES[method]
-    teacher = write_tiny_segmentor(tmp_path)
-    body = tiny_data_body(synthrooms_root) + ODD_TEST_SET + data + DUMP + textwrap.dedent(f"""
-        model = dict({model_args}
-                     teacher=dict(_delete_=True, checkpoint={teacher!r}, **{TINY_SEGMENTOR!r}),
-                     student=dict(_delete_=True, **{TINY_SEGMENTOR!r}))
-    """)
+    if model_args is None:  # teacher training
+        model = f"model = dict(segmentor=dict(_delete_=True, **{TINY_SEGMENTOR!r}))"
+    else:
+        teacher = write_tiny_segmentor(tmp_path)
+        model = (f"model = dict({model_args} teacher=dict(_delete_=True, checkpoint={teacher!r}, "
+                 f"**{TINY_SEGMENTOR!r}), student=dict(_delete_=True, **{TINY_SEGMENTOR!r}))")
+    body = tiny_data_body(synthrooms_root) + ODD_TEST_SET + data + DUMP + model + '\n'
     cfg = write_config(tmp_path, base, body)
     work_dir = str(tmp_path / 'work')
     torchrun('train', cfg, '--work-dir', work_dir)
@@ -122,7 +125,11 @@ def test_mosaickd_two_ranks_stay_identical_and_score_as_one(synthrooms_root, tmp
     assert last_metrics(work_dir)['mIoU'] == single['mIoU']
 
 
-@pytest.mark.parametrize('method', ['kd', 'dfad'])
-def test_kd_and_dfad_run_on_two_ranks(method, synthrooms_root, tmp_path):
+@pytest.mark.parametrize('method', ['kd', 'dfad', 'supervised'])
+def test_kd_dfad_and_teacher_training_run_on_two_ranks(method, synthrooms_root, tmp_path):
     _, _, (rank0, rank1) = train_two_ranks(method, tmp_path, synthrooms_root)
+    assert rank0['first_batch'] != rank1['first_batch'] or method == 'dfad'  # DFAD: no data
     assert_same_state(rank0['state_dict'], rank1['state_dict'])
+    trained = 'segmentor' if method == 'supervised' else 'student'
+    assert any(not torch.equal(v, rank0['state_dict'][k]) for k, v in rank0['initial'].items()
+               if k.startswith(trained + '.') and v.is_floating_point())
