@@ -7,6 +7,7 @@ be the same evaluated by one process or by two on a test set of odd size (15 ima
 padding sampler would count one twice). KD, DFAD and teacher training (Supervised) get the
 replica check alone.
 """
+import glob
 import json
 import os
 import os.path as osp
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.e2e
 ITERS = 2
 DUMP = textwrap.dedent(f"""
     custom_imports = dict(imports=['tests.replica_dump'], allow_failed_imports=False)
-    custom_hooks = [dict(type='ReplicaDumpHook')]
+    custom_hooks = [dict(type='ReplicaDumpHook')] + extra_hooks
     train_cfg = dict(max_iters={ITERS})
     default_hooks = dict(checkpoint=dict(interval={ITERS}), logger=dict(interval=1))
 """)
@@ -69,8 +70,8 @@ def torchrun(tool: str, *args: str) -> None:
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-8000:]
 
 
-def train_two_ranks(method, tmp_path, synthrooms_root) -> tuple:
-    """Train ``method`` on two ranks; returns (config, work dir, rank 0 dump, rank 1 dump)."""
+def train_two_ranks(method, tmp_path, synthrooms_root, extra_hooks=()) -> tuple:
+    """Train ``method`` on two ranks; returns (config, work dir, [rank 0 dump, rank 1 dump])."""
     base, data, model_args = CASES[method]
     if model_args is None:  # teacher training
         model = f"model = dict(segmentor=dict(_delete_=True, **{TINY_SEGMENTOR!r}))"
@@ -78,7 +79,8 @@ def train_two_ranks(method, tmp_path, synthrooms_root) -> tuple:
         teacher = write_tiny_segmentor(tmp_path)
         model = (f"model = dict({model_args} teacher=dict(_delete_=True, checkpoint={teacher!r}, "
                  f"**{TINY_SEGMENTOR!r}), student=dict(_delete_=True, **{TINY_SEGMENTOR!r}))")
-    body = tiny_data_body(synthrooms_root) + ODD_TEST_SET + data + DUMP + model + '\n'
+    body = (tiny_data_body(synthrooms_root) + ODD_TEST_SET + data
+            + f'extra_hooks = {list(extra_hooks)!r}\n' + DUMP + model + '\n')
     cfg = write_config(tmp_path, base, body)
     work_dir = str(tmp_path / 'work')
     torchrun('train', cfg, '--work-dir', work_dir)
@@ -94,7 +96,10 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 
 def test_mosaickd_two_ranks_stay_identical_and_score_as_one(synthrooms_root, tmp_path):
-    cfg, work_dir, (rank0, rank1) = train_two_ranks('mosaickd', tmp_path, synthrooms_root)
+    # The samples hook runs generator, teacher and student on rank 0 alone, between steps.
+    samples = dict(type='GeneratorSamplesHook', interval=ITERS, num_samples=2)
+    cfg, work_dir, (rank0, rank1) = train_two_ranks('mosaickd', tmp_path, synthrooms_root,
+                                                    [samples])
     assert rank0['wrapped'] and rank1['wrapped']
     # Each rank trained on its own samples and latent codes ...
     assert rank0['first_batch'] != rank1['first_batch']
@@ -123,6 +128,7 @@ def test_mosaickd_two_ranks_stay_identical_and_score_as_one(synthrooms_root, tmp
     distributed = json.load(open(dist_json))['metrics']
     assert distributed == single
     assert last_metrics(work_dir)['mIoU'] == single['mIoU']
+    assert glob.glob(osp.join(work_dir, '*', 'mosaics', f'mosaics_iter_{ITERS}.png'))
 
 
 @pytest.mark.parametrize('method', ['kd', 'dfad', 'supervised'])
