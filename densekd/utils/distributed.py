@@ -6,7 +6,8 @@ backward per forward) does not fit. Instead, each optimizer step averages the gr
 *its own* parameters over the ranks (:func:`update_params`), and the model wrapper
 (:class:`densekd.engine.DistributedAlgorithmWrapper`) broadcasts the buffers from rank 0 after
 every iteration. Every rank then takes the same steps from the same state: the replicas stay
-identical, as with ``DistributedDataParallel`` (``broadcast_buffers=True``).
+identical, as with ``DistributedDataParallel`` (``broadcast_buffers=True``). The ranks draw
+different random numbers (:func:`offset_seeds_by_rank`), so they train on different samples.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Dict, Iterable, List, Tuple
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
-from mmengine.dist import all_reduce, broadcast, get_rank, get_world_size, is_distributed
+from mmengine.dist import all_reduce, broadcast, get_rank, get_world_size
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from mmengine.runner.utils import set_random_seed
@@ -119,7 +120,7 @@ def update_params(wrapper: OptimWrapper, loss: torch.Tensor) -> None:
 
 def broadcast_tensors(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
     """Overwrite ``tensors`` in place with rank ``src``'s (no-op in one process)."""
-    if not is_distributed() or get_world_size() == 1:
+    if get_world_size() == 1:
         return
     for group in _groups(t.detach() for t in tensors if t.numel()):
         flat = _flatten_dense_tensors(group)
