@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
+from mmengine.registry import MODEL_WRAPPERS, init_default_scope
 
 from densekd.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from densekd.utils.config import check_top_level_keys
@@ -77,3 +77,12 @@ def test_48x64_tier_configs_agree_on_sizes_and_models():
             assert cfg.model.student.encoder_name == 'tu-mobilenetv3_small_050', path
         if 'generator' in cfg.model:
             assert tuple(cfg.model.generator.img_size) == (48, 64), path
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_multi_process_runs_keep_each_regimes_train_step_and_score_each_image_once(path):
+    cfg = Config.fromfile(path)
+    init_default_scope('densekd')
+    assert MODEL_WRAPPERS.get(cfg.model_wrapper_cfg.type).__name__ == 'DistributedAlgorithmWrapper'
+    for loader in ('val_dataloader', 'test_dataloader'):
+        assert cfg[loader].sampler == dict(type='DefaultSampler', shuffle=False, round_up=False)

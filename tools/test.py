@@ -23,7 +23,9 @@ from densekd.models.segmentors import load_state, segmentor_state  # noqa: E402
 from densekd.utils.atomic import write_json_atomic  # noqa: E402
 from densekd.utils.checkpoint import load_checkpoint, trusted_checkpoints  # noqa: E402
 from densekd.utils.config import load_config  # noqa: E402
+from densekd.utils.distributed import setup_launcher  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
 from mmengine.model import is_model_wrapper  # noqa: E402
 
 
@@ -70,7 +72,7 @@ def run(args):
     # Weights-only (or refused) before anything is built; what it holds decides how it loads.
     checkpoint = load_checkpoint(args.checkpoint, map_location='cpu')
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
-    cfg.launcher = args.launcher
+    setup_launcher(cfg, args.launcher)  # gloo without CUDA
     cfg.load_from = None
     cfg.resume = False
     if args.verbose:
@@ -97,11 +99,12 @@ def run(args):
         runner.logger.info(f'Loaded {args.checkpoint} into the evaluated network '
                            f'({type(model.eval_network).__name__})')
     del checkpoint
-    metrics = runner.test()
-    write_metrics(args.metrics_json or osp.join(cfg.work_dir, 'metrics.json'),
-                  dict(config=args.config, checkpoint=args.checkpoint, model=args.model,
-                       metrics={k: v.item() if hasattr(v, 'item') else v
-                                for k, v in metrics.items()}))
+    metrics = runner.test()  # the same on every rank
+    if is_main_process():
+        write_metrics(args.metrics_json or osp.join(cfg.work_dir, 'metrics.json'),
+                      dict(config=args.config, checkpoint=args.checkpoint, model=args.model,
+                           metrics={k: v.item() if hasattr(v, 'item') else v
+                                    for k, v in metrics.items()}))
     return metrics
 
 

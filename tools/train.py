@@ -17,8 +17,9 @@ from densekd.utils.config import apply_amp, load_config  # noqa: E402
 from densekd.utils.tensorboard import add_tensorboard_backend, require_tensorboard  # noqa: E402
 from densekd.utils.finite import stopped_message  # noqa: E402
 from densekd.utils.work_dir_lock import WorkDirBusyError, work_dir_lock  # noqa: E402
+from densekd.utils.distributed import setup_launcher  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.dist import init_dist  # noqa: E402
+from mmengine.dist import init_dist, is_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -60,7 +61,7 @@ def main(argv=None):
         report = check_config_data(cfg)
         print(report.format())
         raise SystemExit(0 if report.ok else 1)
-    cfg.launcher = args.launcher
+    setup_launcher(cfg, args.launcher)  # gloo without CUDA
     if args.amp:
         apply_amp(cfg)
     if args.tensorboard:
@@ -74,7 +75,9 @@ def main(argv=None):
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
-    if args.launcher != 'none':  # the work-dir lock needs the ranks; the Runner reuses them
+    if args.launcher != 'none' and not is_distributed():
+        # The work-dir lock needs the ranks; the Runner reuses them (without CUDA,
+        # setup_launcher has already started the gloo group).
         init_dist(args.launcher, **cfg.get('env_cfg', {}).get('dist_cfg', {}))
     try:
         with work_dir_lock(cfg.work_dir), trusted_checkpoints(args.trust_checkpoint):

@@ -1,6 +1,10 @@
 default_scope = 'densekd'
+# Multi-process runs (torchrun ... --launcher pytorch): nccl, or gloo without CUDA (set by the
+# tools); the wrapper keeps each algorithm's train_step and the replicas identical. Its type is
+# scope-qualified because mmengine's runner looks it up in the root registry.
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
+model_wrapper_cfg = dict(type='densekd.DistributedAlgorithmWrapper')
 randomness = dict(seed=0)
 log_processor = dict(by_epoch=False, window_size=10)
 log_level = 'INFO'

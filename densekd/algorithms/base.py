@@ -17,6 +17,7 @@ from torch import nn
 
 from densekd.models.segmentors import forward_padded
 from densekd.registry import MODELS
+from densekd.utils.distributed import update_params
 from densekd.utils.normalization import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -88,6 +89,15 @@ class BaseSegAlgorithm(BaseModel):
         """Losses of one batch (single-optimizer regimes)."""
         raise NotImplementedError  # abstract
 
+    def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """mmengine's single-optimizer train step, with the gradients averaged over ranks."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        total, log_vars = self.parse_losses(losses)
+        update_params(optim_wrapper, total)
+        return log_vars
+
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, seg: Optional[torch.Tensor] = None,
                 img_path: Optional[List[str]] = None) -> List[dict]:
@@ -138,7 +148,7 @@ class BaseSegAlgorithm(BaseModel):
         wrapper = select_wrapper(optim_wrapper, name)
         prefix = prefix or name
         total, log_vars = self.parse_losses(losses, prefix)
-        wrapper.update_params(total)
+        update_params(wrapper, total)  # gradients averaged over ranks in multi-process runs
         return {f'{prefix}.{k}': v for k, v in log_vars.items()}
 
 

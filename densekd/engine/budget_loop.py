@@ -16,10 +16,26 @@ import math
 import time
 from typing import Optional
 
+import torch
+from mmengine.dist import broadcast, get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from densekd.registry import LOOPS
+
+
+def rank0_value(value: float, needed: bool = True) -> float:
+    """Rank 0's ``value`` on every rank (``value`` itself in one process or if not ``needed``).
+
+    Under a time budget the progress, hence every learning rate, follows the seconds spent;
+    the ranks' clocks differ, so all of them use rank 0's.
+    """
+    if not needed or get_world_size() == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    broadcast(t, src=0)
+    return float(t)
+
 
 #: Runtime-info keys (saved in checkpoints by mmengine's message hub, so a resumed run keeps them):
 #: the training seconds spent, and whether the checkpoint's iteration ends with a validation
@@ -92,7 +108,7 @@ class BudgetTrainLoop(IterBasedTrainLoop):
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.spent += now - self._mark
+        self.spent = rank0_value(self.spent + now - self._mark, self.budget_s is not None)
         self._mark = now
         self.runner.message_hub.update_info(SPENT_KEY, self.spent)
 

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.dist import all_reduce
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
@@ -172,14 +173,15 @@ class IoUMetric(BaseMetric):
     """mIoU / aAcc / mAcc over a whole dataset from one running confusion matrix.
 
     ``process`` adds each batch into a single C×C int64 matrix kept as the only element of
-    ``self.results``; mmengine's ``evaluate`` then gathers one matrix per rank and
-    ``compute_metrics`` sums them. Memory is constant in the number of images.
+    ``self.results``; :meth:`evaluate` sums the matrices of all ranks (one all-reduce) and every
+    rank computes the same metrics. Memory is constant in the number of images.
 
     Note:
-        In distributed evaluation, mmengine drops the samples a sampler pads onto the last
-        batch by truncating the gathered *per-sample* result list to the dataset size; with one
-        matrix per rank those padded samples cannot be told apart and are counted (at most
-        ``world_size - 1`` duplicated images). Single-process evaluation is exact.
+        Distributed evaluation is exact only if every sample is seen once: mmengine's
+        ``DefaultSampler`` pads the ranks' shares to equal length by repeating samples unless
+        ``round_up=False`` (as densekd's dataset configs set it for val and test). With one
+        matrix per rank the repeats cannot be dropped afterwards, so :meth:`evaluate` refuses
+        to report metrics over more samples than the dataset holds.
 
     Args:
         num_classes: Number of classes C. When None, ``len(self.dataset_meta['classes'])``,
@@ -211,6 +213,7 @@ class IoUMetric(BaseMetric):
         self._num_classes = None if num_classes is None else int(num_classes)
         self.ignore_index = int(ignore_index)
         self._class_names = None if class_names is None else [str(n) for n in class_names]
+        self._seen = 0  # samples processed on this rank since the last evaluate
 
     @property
     def num_classes(self) -> int:
@@ -250,6 +253,7 @@ class IoUMetric(BaseMetric):
         """
         num_classes = self.num_classes
         conf = None
+        self._seen += len(data_samples)
         for i, sample in enumerate(data_samples):
             if 'pred' not in sample:
                 raise KeyError(f"IoUMetric: data sample {i} has no 'pred' key "
@@ -263,18 +267,55 @@ class IoUMetric(BaseMetric):
             conf = c if conf is None else conf + c
         if conf is None:
             return
-        # Keep exactly one running matrix: mmengine gathers ``self.results`` across ranks and
-        # resets it after ``evaluate``, so a one-element list is all it needs.
+        # Keep exactly one running matrix; ``evaluate`` sums it over the ranks and resets it.
         if self.results:
             self.results[0] += conf
         else:
             self.results.append(conf)
 
-    def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Sum the gathered matrices (one per rank) and compute the metrics.
+    def evaluate(self, size: int) -> Dict[str, float]:
+        """Sum the confusion matrices of all ranks, then compute the metrics on every rank.
+
+        Replaces mmengine's gathering of per-sample results (pickled through a temporary
+        directory) with one all-reduce of the C×C matrix and the sample count.
 
         Args:
-            results: Confusion matrices gathered from all ranks.
+            size: number of samples in the evaluated dataset (mmengine's loops pass
+                ``len(dataloader.dataset)``).
+
+        Returns:
+            The metrics of :meth:`compute_metrics`, with ``prefix`` if one is set.
+
+        Raises:
+            ValueError: the ranks processed more samples than ``size``: the sampler repeated
+                samples (set ``sampler=dict(type='DefaultSampler', shuffle=False,
+                round_up=False)`` in the val/test dataloader).
+        """
+        num_classes = self.num_classes
+        conf = (self.results[0] if self.results
+                else torch.zeros(num_classes, num_classes, dtype=torch.int64))
+        packed = torch.cat([conf.reshape(-1).to(torch.int64),
+                            torch.tensor([self._seen], dtype=torch.int64)])
+        all_reduce(packed, op='sum')  # a no-op in one process
+        self.results.clear()
+        self._seen = 0
+        seen = int(packed[-1])
+        if seen > size:
+            raise ValueError(
+                f'IoUMetric: {seen} samples were evaluated but the dataset has {size}: the '
+                f'sampler repeated samples to give every rank the same number; set '
+                f"sampler=dict(type='DefaultSampler', shuffle=False, round_up=False) in the "
+                f'val/test dataloader')
+        metrics = self.compute_metrics([packed[:-1].reshape(num_classes, num_classes)])
+        if self.prefix:
+            metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
+        return metrics
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        """Sum the given confusion matrices and compute the metrics.
+
+        Args:
+            results: Confusion matrices (:meth:`evaluate` gives one, summed over the ranks).
 
         Returns:
             ``mIoU``, ``aAcc``, ``mAcc`` and ``IoU.<class>`` in percent (2 decimals).

@@ -160,3 +160,16 @@ def test_constant_memory_over_many_batches():
     assert int(metric.results[0].sum()) == n
     res = metric.evaluate(size=400)
     assert 0.0 <= res['mIoU'] <= 100.0
+
+
+def test_evaluate_refuses_repeated_samples_and_keeps_the_prefix():
+    """More samples than the dataset holds means a padding sampler: no metrics from them."""
+    metric = IoUMetric(num_classes=5, prefix='seg')
+    metric.process({}, [dict(pred=PRED_A, gt=GT_A), dict(pred=PRED_B, gt=GT_B)])
+    metric.process({}, [dict(pred=PRED_A, gt=GT_A)])  # a repeat of sample 0
+    with pytest.raises(ValueError, match='round_up=False'):
+        metric.evaluate(size=2)
+    assert metric.results == []  # reset either way
+    # Unlabelled samples count as seen too; the count restarts after each evaluate.
+    metric.process({}, [dict(pred=PRED_A, gt=GT_A), dict(pred=PRED_B, gt=None)])
+    assert metric.evaluate(size=2)['seg/mIoU'] == 72.22  # image A alone: (1/2 + 2/3 + 1) / 3

@@ -26,7 +26,8 @@ train_dataloader = dict(
     dataset=dict(type='NYUv2Dataset', data_root=data_root, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=4, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # round_up=False: in multi-process evaluation each sample is scored once (no padding)
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='NYUv2Dataset', data_root=data_root, split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader

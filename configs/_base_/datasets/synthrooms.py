@@ -23,7 +23,8 @@ train_dataloader = dict(
                  pipeline=train_pipeline, **synthrooms))
 val_dataloader = dict(
     batch_size=16, num_workers=1, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    # round_up=False: in multi-process evaluation each sample is scored once (no padding)
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='SynthRoomsDataset', data_root=data_root, split='test',
                  pipeline=test_pipeline, **synthrooms))
