@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.runner import IterBasedTrainLoop
+from mmengine.runner import IterBasedTrainLoop, set_random_seed
 
 from densekd.datasets.transforms import find_pipelines
 from densekd.registry import HOOKS
@@ -56,7 +57,9 @@ class RandomStateHook(Hook):
     already trained on from its dataloader iterator, which moves the streams (augmentation,
     and whatever the dataset draws). The state is restored right after the last of those
     batches, so the next batch and train step see exactly what the uninterrupted run saw.
-    Other loops are restored at ``before_train``.
+    Other loops are restored at ``before_train``. In a multi-process run the checkpoint holds
+    rank 0's streams: rank 0 resumes exactly, the other ranks reseed (so their latents and
+    augmentations stay distinct from rank 0's, but are not those of the uninterrupted run).
 
     Validation does not move the training streams: they are captured before it and restored
     after it (before any checkpoint of that validation is written), so the training stream
@@ -99,6 +102,10 @@ class RandomStateHook(Hook):
                 runner.logger.warning(f'resume: augmentation streams not restored ({e})')
                 restore_random_state(dict(state, pipelines=[]))
             runner.logger.info(f'resume: random streams restored as of iteration {runner.iter}')
+            if get_rank() > 0:
+                # The checkpoint holds rank 0's streams; the other ranks must keep drawing
+                # other latents and augmentations, so they reseed (distinct, not exact).
+                set_random_seed(runner.seed + get_rank() + 7919 * runner.iter)
 
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop):
