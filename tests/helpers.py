@@ -147,3 +147,21 @@ def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overr
     out = osp.join(str(tmp_path), f'{name}.pth')
     load_tool('export_weights').main([checkpoint, out])  # the default: the segmentor
     return out
+
+
+def photos_loader_body(batch_size: int, num_samples: int) -> str:
+    """Config lines: the train loader on 64×64 crops of the bundled photos (no workers)."""
+    return textwrap.dedent(f"""
+        train_dataloader = dict(batch_size={batch_size}, num_workers=0, persistent_workers=False,
+            dataset=dict(_delete_=True, type='BundledPhotosDataset', num_samples={num_samples},
+                         crop_size=(64, 64), seed=0,
+                         pipeline=[dict(type='Normalize', mean=(0.485, 0.456, 0.406),
+                                        std=(0.229, 0.224, 0.225))]))
+    """)
+
+
+#: Config lines: the data-free regimes' placeholder train loader.
+NO_DATA_BODY = textwrap.dedent("""
+    train_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                            dataset=dict(_delete_=True, type='NoDataDataset'))
+""")

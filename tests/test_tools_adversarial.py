@@ -5,21 +5,13 @@ import textwrap
 
 import pytest
 
-from tests.helpers import TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body, write_config
+from tests.helpers import (NO_DATA_BODY, TINY_SEGMENTOR, last_metrics, load_tool,
+                           photos_loader_body, tiny_data_body, write_config)
 
 pytestmark = pytest.mark.e2e
 
-PHOTOS = textwrap.dedent("""
-    train_dataloader = dict(batch_size=6, num_workers=0, persistent_workers=False,
-        dataset=dict(_delete_=True, type='BundledPhotosDataset', num_samples=64,
-                     crop_size=(64, 64), seed=0,
-                     pipeline=[dict(type='Normalize', mean=(0.485, 0.456, 0.406),
-                                    std=(0.229, 0.224, 0.225))]))
-""")
-NO_DATA = textwrap.dedent("""
-    train_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                            dataset=dict(_delete_=True, type='NoDataDataset'))
-""")
+PHOTOS = photos_loader_body(batch_size=6, num_samples=64)
+NO_DATA = NO_DATA_BODY
 CASES = {
     'mosaickd': ('mosaickd/mosaickd_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py', PHOTOS,
                  "generator=dict(_delete_=True, type='PatchGenerator', nz=8, global_nz=4, ngf=8, "

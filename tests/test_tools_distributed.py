@@ -19,8 +19,9 @@ import pytest
 import torch
 
 from densekd.utils.checkpoint import load_checkpoint
-from tests.helpers import (ROOT, TINY_SEGMENTOR, last_metrics, load_tool, tiny_data_body,
-                           write_config, write_tiny_segmentor)
+from tests.helpers import (NO_DATA_BODY, ROOT, TINY_SEGMENTOR, last_metrics, load_tool,
+                           photos_loader_body, tiny_data_body, write_config,
+                           write_tiny_segmentor)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,17 +38,8 @@ ODD_TEST_SET = textwrap.dedent("""
                           dataset=dict(max_samples=15, **_tiny))
     test_dataloader = val_dataloader
 """)
-PHOTOS = textwrap.dedent("""
-    train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
-        dataset=dict(_delete_=True, type='BundledPhotosDataset', num_samples=32,
-                     crop_size=(64, 64), seed=0,
-                     pipeline=[dict(type='Normalize', mean=(0.485, 0.456, 0.406),
-                                    std=(0.229, 0.224, 0.225))]))
-""")
-NO_DATA = textwrap.dedent("""
-    train_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                            dataset=dict(_delete_=True, type='NoDataDataset'))
-""")
+PHOTOS = photos_loader_body(batch_size=4, num_samples=32)
+NO_DATA = NO_DATA_BODY
 CASES = {
     'mosaickd': ('mosaickd/mosaickd_dlv3p-r18_dlv3p-mbv2_synthrooms-96x128_photos.py', PHOTOS,
                  "generator=dict(_delete_=True, type='PatchGenerator', nz=8, global_nz=4, ngf=8, "

@@ -12,6 +12,7 @@ removed by :func:`remove_stale_temporaries` once that process is gone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import os
@@ -95,7 +96,8 @@ def save_torch_atomic(obj, path: str) -> None:
         torch.save(obj, f)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (this process counts as alive)."""
     if pid == os.getpid():
         return True
     try:
@@ -104,6 +106,8 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # exists, owned by someone else
         return True
+    except OSError as err:
+        return err.errno != errno.ESRCH
     return True
 
 
@@ -119,7 +123,7 @@ def remove_stale_temporaries(directory: str) -> List[str]:
     removed = []
     for path in sorted(glob.glob(osp.join(glob.escape(directory), '*' + TMP_SUFFIX))):
         match = _TMP_RE.match(osp.basename(path))
-        if match is None or _pid_alive(int(match['pid'])):
+        if match is None or pid_alive(int(match['pid'])):
             continue
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
 import json
 import os
 import os.path as osp
@@ -26,23 +25,13 @@ from typing import Iterator, Optional
 
 from mmengine.dist import broadcast_object_list, get_rank, is_distributed
 
+from densekd.utils.atomic import pid_alive
+
 LOCK_NAME = 'train.lock'
 
 
 class WorkDirBusyError(RuntimeError):
     """Another live run holds the work dir's lock."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    except OSError as err:
-        return err.errno != errno.ESRCH
-    return True
 
 
 def _describe(info: dict) -> str:
@@ -103,7 +92,7 @@ def acquire(work_dir: str, command: Optional[str] = None) -> dict:
         if owner is None:  # released in between
             continue
         pid, host = owner.get('pid'), owner.get('host')
-        if host != info['host'] or not isinstance(pid, int) or _pid_alive(pid):
+        if host != info['host'] or not isinstance(pid, int) or pid_alive(pid):
             where = '' if host == info['host'] else ' (on another host: cannot check it here)'
             raise WorkDirBusyError(
                 f'work dir {work_dir} is in use by another training run{where}: '
