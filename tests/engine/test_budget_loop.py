@@ -7,12 +7,11 @@ import time
 
 import pytest
 import torch
-from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
 from densekd.engine import RunSummaryHook
+from tests.engine.toys import CountMetric, Items
 
 
 class SlowModel(BaseModel):
@@ -33,22 +32,6 @@ class SlowModel(BaseModel):
     def train_step(self, data, optim_wrapper):
         self.lrs.append(optim_wrapper.optimizer.param_groups[0]['lr'])
         return super().train_step(data, optim_wrapper)
-
-
-class Items(Dataset):
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        return dict(inputs=torch.zeros(1))
-
-
-class CountMetric(BaseMetric):
-    def process(self, data_batch, data_samples):
-        self.results.append(1)
-
-    def compute_metrics(self, results):
-        return dict(mIoU=float(len(results)))
 
 
 def make_runner(tmp_path, delay=0.0, interval=10 ** 9, runner_args=None, **train_cfg):

@@ -5,12 +5,11 @@ import time
 
 import pytest
 import torch
-from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
 from densekd.engine import FiniteCheckHook
+from tests.engine.toys import CountMetric, Items
 
 
 class OverflowModel(BaseModel):
@@ -35,28 +34,12 @@ class OverflowModel(BaseModel):
         return [dict(value=float(self.w))]
 
 
-class Items(Dataset):
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        return dict(inputs=torch.zeros(1))
-
-
-class ConstantMetric(BaseMetric):
-    def process(self, data_batch, data_samples):
-        self.results.append(1)
-
-    def compute_metrics(self, results):
-        return dict(mIoU=50.0)
-
-
 def make_runner(tmp_path, bad_iter, interval, ckpt_interval=1, save_best=None, val_interval=100):
     loader = dict(dataset=Items(), sampler=dict(type='InfiniteSampler'), batch_size=1,
                   collate_fn=dict(type='default_collate'))
     return Runner(model=OverflowModel(bad_iter), work_dir=str(tmp_path), train_dataloader=loader,
                   val_dataloader=dict(loader, sampler=dict(type='DefaultSampler')),
-                  val_evaluator=[ConstantMetric()], val_cfg=dict(),
+                  val_evaluator=[CountMetric()], val_cfg=dict(),
                   train_cfg=dict(by_epoch=False, max_iters=4, val_interval=val_interval),
                   optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.1)),
                   default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False,

@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 import torch
-from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
+from tests.engine.toys import CountMetric
 
 
 class NoisyModel(BaseModel):
@@ -38,20 +38,12 @@ class NoisyItems(Dataset):
         return dict(inputs=torch.rand(1))
 
 
-class Count(BaseMetric):
-    def process(self, data_batch, data_samples):
-        self.results.append(1)
-
-    def compute_metrics(self, results):
-        return dict(mIoU=float(len(results)))
-
-
 def make_runner(work_dir, train_cfg, **kwargs):
     loader = dict(dataset=NoisyItems(), sampler=dict(type='DefaultSampler', shuffle=True),
                   batch_size=1, collate_fn=dict(type='default_collate'))
     return Runner(model=NoisyModel(), work_dir=str(work_dir), train_dataloader=loader,
                   val_dataloader=dict(loader, sampler=dict(type='DefaultSampler')),
-                  val_evaluator=[Count()], val_cfg=dict(), train_cfg=train_cfg,
+                  val_evaluator=[CountMetric()], val_cfg=dict(), train_cfg=train_cfg,
                   optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
                   default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook',
                                                      by_epoch=False, interval=5),
