@@ -222,7 +222,9 @@ class AlbuPipeline:
         while todo:
             node = todo.pop(0)
             nodes.append(node)
-            todo.extend(getattr(node, 'transforms', []))
+            # only composes nest transforms: ColorJitter's `transforms` is a list of functions
+            if isinstance(node, A.BaseCompose):
+                todo.extend(node.transforms)
         return nodes
 
     def get_random_state(self) -> dict:

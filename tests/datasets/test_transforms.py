@@ -189,3 +189,19 @@ def test_random_resized_crop_keep_size_is_the_fixed_size_crop(shape):
 def test_random_resized_crop_keep_size_refuses_a_size():
     with pytest.raises(ValueError, match='RandomResizedCropKeepSize'):
         build_pipeline([dict(type='RandomResizedCropKeepSize', size=(8, 8))])
+
+
+def test_random_state_round_trip_with_nested_function_lists():
+    """ColorJitter keeps a list of functions in ``transforms``; the state walk must skip it."""
+    pipe = build_pipeline([
+        dict(type='RandomResizedCropKeepSize', scale=(0.5, 1.0), ratio=(1.2, 1.45)),
+        dict(type='HorizontalFlip', p=0.5),
+        dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=0.5),
+        dict(type='Normalize')], seed=3)
+    image = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
+    state = pipe.get_random_state()
+    first = [pipe(image)[0] for _ in range(4)]
+    pipe.set_random_state(state)
+    again = [pipe(image)[0] for _ in range(4)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], first[1])
