@@ -92,11 +92,36 @@ def aux_variable_terms(s_emb: torch.Tensor, t_emb: torch.Tensor, t_log_prob: tor
         ``KL(p(j|t_i) || p(j|s_i))``.
     """
     log_m_s = membership_log_posterior(s_emb, queue_emb, kappa)
-    log_m_t = membership_log_posterior(t_emb, queue_emb, kappa)
     log_p_s = (log_m_s.exp() @ queue_prob).clamp_min(_EPS).log()
     predictive = (t_log_prob.exp() * (t_log_prob - log_p_s)).sum(1)
-    membership = (log_m_t.exp() * (log_m_t - log_m_s)).sum(1)
+    with torch.no_grad():  # the teacher side: target only (its entropy is a constant)
+        log_m_t = membership_log_posterior(t_emb, queue_emb, kappa)
+        m_t = log_m_t.exp()
+        neg_entropy = (m_t * log_m_t).sum(1)
+    membership = neg_entropy - (m_t * log_m_s).sum(1)
     return dict(predictive=predictive, membership=membership)
+
+
+def sample_pixels(mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Flat indices of up to ``k`` random valid pixels of each image (fewer where fewer are valid).
+
+    The scores come from torch's global CPU generator, so a run draws the same pixels on any
+    device and a resumed run (whose random state is restored) the same as an uninterrupted one.
+
+    Args:
+        mask: ``(B, P)`` boolean valid-pixel mask.
+        k: pixels per image.
+
+    Returns:
+        Indices into the ``B·P`` flattened pixels, on ``mask``'s device.
+    """
+    b, p = mask.shape
+    k = min(k, p)
+    scores = torch.rand(b, p)
+    scores[~mask.cpu()] = -1.0  # invalid pixels are ranked last and dropped
+    top, idx = scores.topk(k, dim=1)
+    flat = (idx + p * torch.arange(b)[:, None]).reshape(-1)[top.reshape(-1) >= 0]
+    return flat.to(mask.device)
 
 
 @MODELS.register_module()
@@ -119,9 +144,8 @@ class AuxVariableKDLoss(WeightedDenseLoss):
     is read *before* the current batch joins it, so a pixel never finds its own entry (its
     teacher membership would be one-hot on itself and ``p_S`` could copy its own posterior).
     While it is empty the loss is a zero with a graph. In training mode every call then
-    enqueues ``pixels_per_image`` random valid pixels of each image (torch's global CPU
-    generator: the same draws on every device, resumed with the run's random state); in eval
-    mode the queue is left as it is. In a multi-process run the buffers are broadcast from rank
+    enqueues ``pixels_per_image`` random valid pixels of each image (:func:`sample_pixels`);
+    in eval mode the queue is left as it is. In a multi-process run the buffers are broadcast from rank
     0 after every iteration, so every rank uses rank 0's queue.
 
     The projection has parameters: they must be in an optimizer, e.g.
@@ -141,20 +165,25 @@ class AuxVariableKDLoss(WeightedDenseLoss):
         loss_weight: multiplier of the whole loss.
         resize: ``None``, ``'student'`` or ``'teacher'``: aligns the two feature maps (see
             :func:`~densekd.losses.utils.align_spatial`).
+        anchors_per_image: in training mode, average the loss over this many random valid
+            pixels of each image instead of all of them (a speed option; None: all pixels).
     """
 
     hparams: ClassVar[tuple] = ('student_channels', 'teacher_channels', 'num_classes',
-                                'queue_size', 'pixels_per_image', 'kappa', 'tau', 'alpha', 'beta')
+                                'queue_size', 'pixels_per_image', 'kappa', 'tau', 'alpha', 'beta',
+                                'anchors_per_image')
     #: Tells :class:`~densekd.algorithms.DistillLossSet` to pass ``teacher_logits=``.
     needs_teacher_logits: ClassVar[bool] = True
 
     def __init__(self, student_channels: int, teacher_channels: int, num_classes: int,
                  queue_size: int = 4096, pixels_per_image: int = 16, kappa: float = 10.0,
                  tau: float = 1.0, alpha: float = 1.0, beta: float = 1.0,
-                 loss_weight: float = 1.0, resize: Optional[str] = None) -> None:
+                 loss_weight: float = 1.0, resize: Optional[str] = None,
+                 anchors_per_image: Optional[int] = None) -> None:
         for key, value in dict(student_channels=student_channels,
                                teacher_channels=teacher_channels, num_classes=num_classes,
-                               queue_size=queue_size, pixels_per_image=pixels_per_image).items():
+                               queue_size=queue_size, pixels_per_image=pixels_per_image,
+                               anchors_per_image=anchors_per_image or 1).items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{key} must be a positive int. Got {value!r}.')
         if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not kappa > 0:
@@ -168,6 +197,7 @@ class AuxVariableKDLoss(WeightedDenseLoss):
         self.num_classes, self.queue_size = num_classes, queue_size
         self.pixels_per_image, self.kappa, self.tau = pixels_per_image, kappa, tau
         self.alpha, self.beta = alpha, beta
+        self.anchors_per_image = anchors_per_image
         self.projection = nn.Conv2d(student_channels, teacher_channels, kernel_size=1)
         self.register_buffer('queue_emb', torch.zeros(queue_size, teacher_channels))
         self.register_buffer('queue_prob', torch.zeros(queue_size, num_classes))
@@ -201,49 +231,31 @@ class AuxVariableKDLoss(WeightedDenseLoss):
         if teacher_logits.shape[2:] != t.shape[2:]:
             teacher_logits = F.interpolate(teacher_logits, size=t.shape[2:], mode='bilinear',
                                            align_corners=False)
-        dim = t.shape[1]
+        b, dim = t.shape[:2]
         s_emb = F.normalize(s.movedim(1, -1).reshape(-1, dim), dim=1)
         t_emb = F.normalize(t.detach().movedim(1, -1).reshape(-1, dim), dim=1)
         t_log_prob = F.log_softmax(
             teacher_logits.detach().movedim(1, -1).reshape(-1, self.num_classes) / self.tau, dim=1)
+        valid = (torch.ones(b, s_emb.shape[0] // b, dtype=torch.bool, device=s.device)
+                 if mask is None else mask.reshape(b, -1))
         filled = int(self.queue_filled)
         if filled == 0:
             loss = s_emb.sum() * 0.0  # nothing to belong to yet: zero, with a graph
         else:
+            if self.training and self.anchors_per_image is not None:
+                rows = sample_pixels(valid, self.anchors_per_image)
+                anchors, rows_mask = (s_emb[rows], t_emb[rows], t_log_prob[rows]), None
+            else:
+                anchors, rows_mask = (s_emb, t_emb, t_log_prob), valid.reshape(-1)
             # Cloned: the buffers change in place below, after autograd saved what it reads.
-            terms = aux_variable_terms(s_emb, t_emb, t_log_prob, self.queue_emb[:filled].clone(),
+            terms = aux_variable_terms(*anchors, self.queue_emb[:filled].clone(),
                                        self.queue_prob[:filled].clone(), self.kappa)
             per_pixel = self.beta * terms['predictive'] + self.alpha * terms['membership']
-            flat_mask = None if mask is None else mask.reshape(-1)
-            loss = masked_mean(per_pixel, flat_mask)
+            loss = masked_mean(per_pixel, rows_mask)
         if self.training:
-            self.enqueue(t_emb.view(t.shape[0], -1, dim),
-                         t_log_prob.exp().view(t.shape[0], -1, self.num_classes),
-                         None if mask is None else mask.reshape(t.shape[0], -1))
+            rows = sample_pixels(valid, self.pixels_per_image)
+            self.push(t_emb[rows], t_log_prob[rows].exp())
         return self.loss_weight * loss
-
-    @torch.no_grad()
-    def enqueue(self, emb: torch.Tensor, prob: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> None:
-        """Add ``pixels_per_image`` random valid pixels of each image to the FIFO queue.
-
-        Args:
-            emb: ``(B, P, D)`` L2-normalised teacher embeddings of the P pixels of each image.
-            prob: ``(B, P, C)`` the teacher's class posteriors there.
-            mask: optional ``(B, P)`` boolean valid-pixel mask.
-        """
-        b, p = emb.shape[:2]
-        k = min(self.pixels_per_image, p)
-        # Random scores from the global CPU generator; masked pixels score -1 and are dropped.
-        scores = torch.rand(b, p)
-        if mask is not None:
-            scores[~mask.cpu()] = -1.0
-        top, idx = scores.topk(k, dim=1)
-        keep = (top >= 0).reshape(-1).to(emb.device)
-        rows = torch.arange(b).repeat_interleave(k).to(emb.device)
-        cols = idx.reshape(-1).to(emb.device)
-        new_emb, new_prob = emb[rows, cols][keep], prob[rows, cols][keep]
-        self.push(new_emb, new_prob)
 
     @torch.no_grad()
     def push(self, emb: torch.Tensor, prob: torch.Tensor) -> None:
@@ -262,4 +274,4 @@ class AuxVariableKDLoss(WeightedDenseLoss):
 
 
 __all__ = ['AuxVariableKDLoss', 'aux_variable_terms', 'membership_log_posterior',
-           'membership_predictive']
+           'membership_predictive', 'sample_pixels']

@@ -11,6 +11,7 @@ from densekd.algorithms.distill_losses import DistillLossSet
 from densekd.engine import SubmoduleOptimConstructor
 from densekd.losses import (AuxVariableKDLoss, aux_variable_terms, membership_predictive,
                             pixel_kd_loss)
+from densekd.losses.aux_variable import sample_pixels
 from densekd.models import build_segmentor
 from tests.helpers import TINY_SEGMENTOR, TINY_SEGMENTOR_ARGS, write_tiny_segmentor
 
@@ -153,6 +154,36 @@ def test_masked_pixels_neither_count_nor_join_the_queue():
     s_valid, t_valid, z_valid = s[..., 0:1, :3], t[..., 0:1, :3], z[..., 0:1, :3]
     loss.eval()
     torch.testing.assert_close(full, loss(s_valid, t_valid, teacher_logits=z_valid))
+
+
+def test_sample_pixels_draws_valid_pixels_of_each_image():
+    torch.manual_seed(0)
+    mask = torch.tensor([[True, False, True, True, False], [False, False, False, False, True]])
+    rows = sample_pixels(mask, 2)
+    assert len(rows) == 3  # 2 of image 0, the one valid pixel of image 1
+    assert set(rows.tolist()[:2]) <= {0, 2, 3} and rows.tolist()[2] == 9
+
+
+def test_anchor_subsampling_averages_over_the_drawn_pixels():
+    torch.manual_seed(0)
+    s, t, z = torch.randn(2, 4, 3, 3), torch.randn(2, 3, 3, 3), torch.randn(2, 5, 3, 3)
+    full = AuxVariableKDLoss(4, 3, 5, queue_size=8)
+    full.push(F.normalize(torch.randn(8, 3), dim=1), F.softmax(torch.randn(8, 5), dim=1))
+    every = AuxVariableKDLoss(4, 3, 5, queue_size=8, anchors_per_image=9)  # all 9 pixels
+    some = AuxVariableKDLoss(4, 3, 5, queue_size=8, anchors_per_image=2)
+    every.load_state_dict(full.state_dict())
+    some.load_state_dict(full.state_dict())
+    reference = full.eval()(s, t, teacher_logits=z)
+    torch.testing.assert_close(every.train()(s, t, teacher_logits=z), reference)
+    torch.manual_seed(1)
+    drawn = sample_pixels(torch.ones(2, 9, dtype=torch.bool), 2)
+    torch.manual_seed(1)
+    value = some.train()(s, t, teacher_logits=z)
+    # The same pixels by hand: feature-map rows (image-major, then row-major pixels).
+    picked = [(int(r) // 9, int(r) % 9 // 3, int(r) % 3) for r in drawn]
+    parts = [full(s[b:b + 1, :, i:i + 1, j:j + 1], t[b:b + 1, :, i:i + 1, j:j + 1],
+                  teacher_logits=z[b:b + 1, :, i:i + 1, j:j + 1]) for b, i, j in picked]
+    torch.testing.assert_close(value, torch.stack(parts).mean())
 
 
 def test_state_dict_round_trip_restores_queue_and_projection():
