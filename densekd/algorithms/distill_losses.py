@@ -13,7 +13,16 @@ config plus where its two inputs come from::
 ``student`` / ``teacher`` are module paths (``named_modules()`` names, tapped with forward
 hooks) or ``'logits'`` (the model output, the default); a dict ``dict(source=..., index=...)``
 picks one tensor of a module that returns a list (smp's ``encoder``). Log names are
-``loss_<entry name>``.
+``loss_<entry name>``. A loss that also reads the teacher's logits (its class sets
+``needs_teacher_logits = True``, e.g. ``AuxVariableKDLoss``) gets them as ``teacher_logits=``,
+from the entry's ``teacher_logits`` tap (default ``'logits'``)::
+
+        aux=dict(type='AuxVariableKDLoss', student_channels=64, teacher_channels=64,
+                 num_classes=13, student='decoder', teacher='decoder',
+                 teacher_logits='segmentation_head.0'),
+
+The losses run in eval mode during the build-time check, so a loss with state (a queue) is
+not changed by the dummy input.
 
 :class:`GeneratorLossSet` (``generator_losses`` of DFAD, DAFL and MosaicKD) has the same
 shape: ``name -> dict(type=..., loss_weight=..., <hyper-parameters>)``, plus ``teacher=TAP``
@@ -51,16 +60,26 @@ class DistillLossSet(nn.Module):
                              "kd=dict(type='PixelKDLoss', tau=1.0)")
         self.losses = nn.ModuleDict()
         self.sources: Dict[str, Tuple[dict, dict]] = {}
+        #: ``name -> teacher_logits tap`` of the losses that read the teacher logits as well.
+        self.logit_sources: Dict[str, dict] = {}
         for name, cfg in losses.items():
             cfg = dict(cfg)
             student_tap = _tap_cfg(cfg.pop('student', LOGITS))
             teacher_tap = _tap_cfg(cfg.pop('teacher', LOGITS))
+            logits_tap = cfg.pop('teacher_logits', None)
             self.losses[name] = MODELS.build(cfg)
             self.sources[name] = (student_tap, teacher_tap)
+            if getattr(self.losses[name], 'needs_teacher_logits', False):
+                self.logit_sources[name] = _tap_cfg(logits_tap or LOGITS)
+            elif logits_tap is not None:
+                raise ValueError(f'model.losses.{name}.teacher_logits: '
+                                 f'{type(self.losses[name]).__name__} reads no teacher logits')
         self.student_taps = RecorderManager(
             {n: s for n, (s, _) in self.sources.items() if s['source'] != LOGITS})
-        self.teacher_taps = RecorderManager(
-            {n: t for n, (_, t) in self.sources.items() if t['source'] != LOGITS})
+        teacher_taps = {n: t for n, (_, t) in self.sources.items() if t['source'] != LOGITS}
+        teacher_taps.update({f'{n}.teacher_logits': t for n, t in self.logit_sources.items()
+                             if t['source'] != LOGITS})
+        self.teacher_taps = RecorderManager(teacher_taps)
 
     def attach(self, student: nn.Module, teacher: nn.Module,
                check_input_size: Tuple[int, int] | None = (64, 64)) -> None:
@@ -74,9 +93,10 @@ class DistillLossSet(nn.Module):
         self.teacher_taps.initialize(teacher)
         if check_input_size is None:
             return
-        modes = student.training, teacher.training
+        modes = student.training, teacher.training, self.training
         student.eval()
         teacher.eval()
+        self.eval()
         dummy = torch.zeros(1, 3, *check_input_size, device=next(student.parameters()).device)
         try:
             with torch.no_grad():
@@ -87,7 +107,7 @@ class DistillLossSet(nn.Module):
                 for name in self.losses:
                     s, t = self._inputs(name, s_logits, t_logits)
                     try:
-                        self.losses[name](s, t)
+                        self.losses[name](s, t, **self._extra_inputs(name, t_logits))
                     except Exception as err:
                         s_src, t_src = self.sources[name]
                         raise ValueError(
@@ -98,6 +118,7 @@ class DistillLossSet(nn.Module):
         finally:
             student.train(modes[0])
             teacher.train(modes[1])
+            self.train(modes[2])
 
     def record(self) -> Tuple[contextlib.AbstractContextManager, contextlib.AbstractContextManager]:
         """Context managers (student, teacher) that record the taps during a forward."""
@@ -109,9 +130,18 @@ class DistillLossSet(nn.Module):
         t = t_logits if t_src['source'] == LOGITS else self.teacher_taps.get(name)
         return s, t
 
+    def _extra_inputs(self, name: str, t_logits: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """``dict(teacher_logits=...)`` for a loss that reads them, else nothing."""
+        if name not in self.logit_sources:
+            return {}
+        if self.logit_sources[name]['source'] == LOGITS:
+            return dict(teacher_logits=t_logits)
+        return dict(teacher_logits=self.teacher_taps.get(f'{name}.teacher_logits'))
+
     def forward(self, s_logits: torch.Tensor, t_logits: torch.Tensor) -> Dict[str, torch.Tensor]:
         """All losses, keyed ``loss_<name>``; call after forwards inside :meth:`record`."""
-        return {f'loss_{name}': loss(*self._inputs(name, s_logits, t_logits))
+        return {f'loss_{name}': loss(*self._inputs(name, s_logits, t_logits),
+                                     **self._extra_inputs(name, t_logits))
                 for name, loss in self.losses.items()}
 
 

@@ -4,6 +4,12 @@
 generator=dict(optimizer=...))`` gives each named child of the algorithm its own optimizer
 wrapper; ``param_scheduler`` may then be a dict keyed by the same names. A frozen teacher is in
 no optimizer because no key names it.
+
+An entry may also optimise further children with its own optimizer: ``student=dict(optimizer=...,
+with_children=['distill_losses'])`` puts the parameters of the KD losses (e.g. the projection of
+``AuxVariableKDLoss``) in the student's optimizer, which is the one the regimes step. Their
+parameter names then start with the child's name (``student.``, ``distill_losses.``), which
+``paramwise_cfg.custom_keys`` (substring matches) still find.
 """
 from __future__ import annotations
 
@@ -44,11 +50,21 @@ class SubmoduleOptimConstructor:
             model = model.module
         children = dict(model.named_children())
         wrappers = {}
+        owner = {}  # child -> the entry that optimises it
         for name, cfg in self.optim_wrapper_cfg.items():
-            if name not in children:
-                raise KeyError(f'optim_wrapper.{name}: {type(model).__name__} has no submodule '
-                               f'{name!r}; its submodules are {sorted(children)}')
             cfg = copy.deepcopy(cfg)
+            extra = list(cfg.pop('with_children', None) or [])
+            for child, key in [(name, name), *((c, f'{name}.with_children') for c in extra)]:
+                if child not in children:
+                    raise KeyError(f'optim_wrapper.{key}: {type(model).__name__} has no '
+                                   f'submodule {child!r}; its submodules are {sorted(children)}')
+                if child in owner:
+                    raise ValueError(f'optim_wrapper.{key}: {child!r} is already optimised by '
+                                     f'optim_wrapper.{owner[child]}')
+                owner[child] = name
             paramwise = cfg.pop('paramwise_cfg', None)
-            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(children[name])
+            module = children[name]
+            if extra:
+                module = nn.ModuleDict({c: children[c] for c in (name, *extra)})
+            wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(module)
         return OptimWrapperDict(**wrappers)

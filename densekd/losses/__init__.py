@@ -1,4 +1,6 @@
 """Dense KD losses: each a function plus a registered ``nn.Module``."""
+from .aux_variable import (AuxVariableKDLoss, aux_variable_terms,  # noqa: F401
+                           membership_log_posterior, membership_predictive)
 from .affinity import PairwiseAffinityLoss, pairwise_affinity_loss  # noqa: F401
 from .cwd import ChannelWiseDivergence, channel_wise_divergence  # noqa: F401
 from .dist import DISTLoss, dist_loss  # noqa: F401

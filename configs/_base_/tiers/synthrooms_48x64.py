@@ -37,3 +37,7 @@ tier_mosaickd_model = dict(tier_kd_model, generator=dict(img_size=tier_crop, ngf
                            student_steps=tier_mosaickd_student_steps)
 # MosaicKD's loader gives each iteration one OOD chunk for D and one per student step.
 tier_mosaickd_loader_batch = tier_mosaickd_batch * (1 + tier_mosaickd_student_steps)
+# KD with an auxiliary variable: its loss projects the student's decoder map to the teacher's.
+tier_auxvar_model = dict(tier_kd_model, losses=dict(aux=dict(
+    student_channels=tier_student['decoder_channels'],
+    teacher_channels=tier_teacher_arch['decoder_channels'])))
