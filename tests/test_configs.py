@@ -56,7 +56,7 @@ def test_every_method_has_configs():
 def test_48x64_tier_configs_agree_on_sizes_and_models():
     """Every tier config tests, trains and generates at 48x64 with the tier's teacher."""
     tier = [p for p in CONFIGS if '48x64' in osp.basename(p)]
-    assert len(tier) == 10
+    assert len(tier) >= 14  # the glob finds the tier: 10 method configs + 4 augmentation ones
     teacher = Config.fromfile(
         osp.join(ROOT, 'configs/teacher/deeplabv3plus_r10t_synthrooms-48x64.py')).model.segmentor
     for path in tier:
