@@ -145,8 +145,8 @@ class AuxVariableKDLoss(WeightedDenseLoss):
     teacher membership would be one-hot on itself and ``p_S`` could copy its own posterior).
     While it is empty the loss is a zero with a graph. In training mode every call then
     enqueues ``pixels_per_image`` random valid pixels of each image (:func:`sample_pixels`);
-    in eval mode the queue is left as it is. In a multi-process run the buffers are broadcast from rank
-    0 after every iteration, so every rank uses rank 0's queue.
+    in eval mode the queue is left as it is. In a multi-process run the buffers are broadcast
+    from rank 0 after every iteration, so every rank uses rank 0's queue.
 
     The projection has parameters: they must be in an optimizer, e.g.
     ``optim_wrapper.student.with_children=['distill_losses']`` with the
