@@ -50,13 +50,13 @@ def test_config_parses_and_types_are_registered(path):
 
 def test_every_method_has_configs():
     names = {osp.basename(osp.dirname(p)) for p in CONFIGS}
-    assert {'teacher', 'kd', 'dfad', 'dafl', 'mosaickd'} <= names
+    assert {'teacher', 'kd', 'dfad', 'dafl', 'mosaickd', 'augkd'} <= names
 
 
 def test_48x64_tier_configs_agree_on_sizes_and_models():
     """Every tier config tests, trains and generates at 48x64 with the tier's teacher."""
     tier = [p for p in CONFIGS if '48x64' in osp.basename(p)]
-    assert len(tier) >= 14  # the glob finds the tier: 10 method configs + 4 augmentation ones
+    assert len(tier) >= 16  # the glob finds the tier: 12 method configs + 4 augmentation ones
     teacher = Config.fromfile(
         osp.join(ROOT, 'configs/teacher/deeplabv3plus_r10t_synthrooms-48x64.py')).model.segmentor
     for path in tier:

@@ -1,4 +1,5 @@
 """Training regimes, each a registered mmengine ``BaseModel``."""
+from .augkd import AuGKD  # noqa: F401
 from .base import BaseDistiller, BaseSegAlgorithm  # noqa: F401
 from .dafl import DAFL  # noqa: F401
 from .dfad import DFAD  # noqa: F401

@@ -71,12 +71,16 @@ def iterations_for(config: str, student_steps: int) -> int:
     """The iterations that give ``config`` at least ``student_steps`` student updates.
 
     An iteration of a generator regime takes ``model.student_steps`` student steps (KD: one).
+    A staged regime (AuG-KD) trains its student only after ``model.stage_iters`` (a dict of
+    stage lengths), which are added.
     """
-    per_iter = Config.fromfile(osp.join(ROOT, config)).model.get('student_steps', 1)
+    model = Config.fromfile(osp.join(ROOT, config)).model
+    per_iter = model.get('student_steps', 1)
     if per_iter < 1:
         raise ValueError(f'{config}: model.student_steps={per_iter}; a student-step budget '
                          f'needs at least one student step per iteration')
-    return math.ceil(student_steps / per_iter)
+    pre = sum(int(v) for v in (model.get('stage_iters') or {}).values())
+    return math.ceil(student_steps / per_iter) + pre
 
 
 def method_jobs(suite: Suite, out: str, teacher: Job, code: str, budget_s: Optional[float],

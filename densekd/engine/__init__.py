@@ -11,3 +11,4 @@ from .logger_hook import EarlyLoggerHook  # noqa: F401,E402
 from .finite_check_hook import FiniteCheckHook  # noqa: F401,E402
 from .schedulers import ProgressMultiStepLR  # noqa: F401,E402
 from .model_wrapper import DistributedAlgorithmWrapper  # noqa: F401,E402
+from .augkd_stage_hook import AuGKDStageHook  # noqa: F401,E402

@@ -11,3 +11,5 @@ from .adversarial import (ActivationLoss, ClassBalanceLoss, DFADGeneratorLoss,  
                           InformationEntropyLoss, KLAdversarialLoss, OnehotLoss, PatchGANLoss,
                           TeacherEntropyLoss)
 from .bn_statistics import BNStatisticsLoss  # noqa: F401,E402
+from .augkd import (anchor_loss, encoder_loss, histogram_label_loss,  # noqa: F401,E402
+                    pixel_energy)

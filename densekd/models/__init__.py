@@ -1,4 +1,5 @@
 """Segmentors (smp and torchvision), weight loading, generators, discriminators, feature taps."""
+from .augkd_modules import AnchorNet, HistogramVAEEncoder, class_histogram  # noqa: F401
 from .discriminators import PatchDiscriminator  # noqa: F401
 from .generators import DCGANGenerator, PatchGenerator  # noqa: F401
 from .ood_mosaic_generator import OODMosaicGenerator  # noqa: F401

@@ -41,3 +41,11 @@ tier_mosaickd_loader_batch = tier_mosaickd_batch * (1 + tier_mosaickd_student_st
 tier_auxvar_model = dict(tier_kd_model, losses=dict(aux=dict(
     student_channels=tier_student['decoder_channels'],
     teacher_channels=tier_teacher_arch['decoder_channels'])))
+# AuG-KD: 8 generated images per data-free step with two auxiliary-student + encoder steps
+# (the reference takes 5), 8 OOD + 8 mixed images per student step, a 16-channel encoder.
+# max_iters gives the mixup stage (the student) 1000 steps.
+tier_augkd_stage_iters = dict(data_free=400, anchor=150)
+tier_augkd_model = dict(tier_kd_model, generator=dict(img_size=tier_crop),
+                        encoder=dict(hidden_dims=(16, 32, 64, 64, 128)), batch_size=8,
+                        aux_steps=2, stage_iters=tier_augkd_stage_iters)
+tier_augkd_max_iters = sum(tier_augkd_stage_iters.values()) + 1000
