@@ -26,3 +26,31 @@ def test_start_up_dump_goes_to_the_file_and_to_the_terminal_only_if_verbose(
     assert 'after the start-up' in terminal
     assert all((part in terminal) == verbose for part in DUMP)
     assert (f'in {log_file}' in terminal) != verbose  # where to find it, when not shown
+
+
+def test_two_runners_started_in_the_same_second_share_nothing(tmp_path, monkeypatch):
+    """mmengine names logger, message hub and visualizer <name>_<timestamp> and hands back an
+    existing instance of a name: a second run in the same second must not inherit the first's
+    message hub (whose kept-checkpoint list once deleted the second run's checkpoints)."""
+    import mmengine.runner.runner as mm_runner
+
+    fixed = time.localtime(1_800_000_000)
+
+    class FrozenClock:
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+        def localtime(self, *args):
+            return fixed
+
+    monkeypatch.setattr(mm_runner, 'time', FrozenClock())
+    name = f'same_second_{time.time_ns()}'
+    runners = [DensekdRunner(model=SlowModel(), work_dir=str(tmp_path / str(i)), cfg=dict(),
+                             experiment_name=name, default_scope='densekd') for i in range(2)]
+    first, second = runners
+    assert first.timestamp == second.timestamp
+    assert first.experiment_name != second.experiment_name
+    assert first.message_hub is not second.message_hub
+    first.message_hub.update_info('keep_ckpt_ids', [2, 4, 6])
+    assert 'keep_ckpt_ids' not in second.message_hub.runtime_info
+    assert first.logger is not second.logger
