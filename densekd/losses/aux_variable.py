@@ -35,12 +35,16 @@ from torch import nn
 
 from densekd.registry import MODELS
 
-from .utils import (WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau,
-                    masked_mean)
+from .utils import WeightedDenseLoss, align_spatial, check_mask, check_pair, check_tau
 
 #: Floor of ``p_S`` before its log: a mixture of softmax outputs underflows only in float32
 #: corner cases (every queued posterior ~0 for a class), which would otherwise give ``log 0``.
 _EPS = 1e-12
+
+
+def _fp32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 unless it is float32 or float64 already."""
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 
 def membership_log_posterior(emb: torch.Tensor, queue_emb: torch.Tensor,
@@ -238,20 +242,23 @@ class AuxVariableKDLoss(WeightedDenseLoss):
             teacher_logits.detach().movedim(1, -1).reshape(-1, self.num_classes) / self.tau, dim=1)
         valid = (torch.ones(b, s_emb.shape[0] // b, dtype=torch.bool, device=s.device)
                  if mask is None else mask.reshape(b, -1))
+        if self.training and self.anchors_per_image is not None:
+            rows = sample_pixels(valid, self.anchors_per_image)
+        else:  # every valid pixel (indexed, so masked pixels take no part at all)
+            rows = None if mask is None else valid.reshape(-1).nonzero().squeeze(1)
         filled = int(self.queue_filled)
-        if filled == 0:
-            loss = s_emb.sum() * 0.0  # nothing to belong to yet: zero, with a graph
+        if filled == 0 or (rows is not None and rows.numel() == 0):
+            loss = s_emb.sum() * 0.0  # nothing to belong to (or no pixel): zero, with a graph
         else:
-            if self.training and self.anchors_per_image is not None:
-                rows = sample_pixels(valid, self.anchors_per_image)
-                anchors, rows_mask = (s_emb[rows], t_emb[rows], t_log_prob[rows]), None
-            else:
-                anchors, rows_mask = (s_emb, t_emb, t_log_prob), valid.reshape(-1)
-            # Cloned: the buffers change in place below, after autograd saved what it reads.
-            terms = aux_variable_terms(*anchors, self.queue_emb[:filled].clone(),
-                                       self.queue_prob[:filled].clone(), self.kappa)
-            per_pixel = self.beta * terms['predictive'] + self.alpha * terms['membership']
-            loss = masked_mean(per_pixel, rows_mask)
+            anchors = [s_emb, t_emb, t_log_prob] if rows is None else [
+                x[rows] for x in (s_emb, t_emb, t_log_prob)]
+            # In float32 even under AMP (p_S is floored at 1e-12 before its log). The queue is
+            # cloned: its buffers change in place below, after autograd saved what it reads.
+            with torch.autocast(device_type=s.device.type, enabled=False):
+                terms = aux_variable_terms(*(_fp32(x) for x in anchors),
+                                           _fp32(self.queue_emb[:filled]).clone(),
+                                           _fp32(self.queue_prob[:filled]).clone(), self.kappa)
+            loss = (self.beta * terms['predictive'] + self.alpha * terms['membership']).mean()
         if self.training:
             rows = sample_pixels(valid, self.pixels_per_image)
             self.push(t_emb[rows], t_log_prob[rows].exp())

@@ -138,6 +138,33 @@ def test_empty_queue_gives_zero_with_a_graph_then_the_batch_is_enqueued():
     assert int(loss.queue_filled) == 24  # eval mode leaves the queue alone
 
 
+def test_the_current_batch_is_read_before_it_joins_the_queue():
+    # A departure made on purpose: the pixel's own entry would leak its posterior into p_S.
+    torch.manual_seed(0)
+    loss = identity_loss(3, 4, queue_size=64, pixels_per_image=4).train()
+    old_emb = F.normalize(torch.randn(5, 3), dim=1)
+    old_prob = F.softmax(torch.randn(5, 4), dim=1)
+    loss.push(old_emb, old_prob)
+    s, t, z = torch.randn(2, 3, 2, 2), torch.randn(2, 3, 2, 2), torch.randn(2, 4, 2, 2)
+    out = loss(s, t, teacher_logits=z)
+    rows = lambda x: x.movedim(1, -1).reshape(-1, x.shape[1])  # noqa: E731
+    terms = aux_variable_terms(F.normalize(rows(s), dim=1), F.normalize(rows(t), dim=1),
+                               F.log_softmax(rows(z), 1), old_emb, old_prob, 10.0)
+    torch.testing.assert_close(out, (terms['predictive'] + terms['membership']).mean())
+    assert int(loss.queue_filled) == 5 + 8
+
+
+def test_mixed_precision_keeps_the_terms_in_float32():
+    torch.manual_seed(0)
+    loss = AuxVariableKDLoss(4, 3, 5, queue_size=8).eval()
+    loss.push(F.normalize(torch.randn(8, 3), dim=1), F.softmax(torch.randn(8, 5) * 30, dim=1))
+    s, t, z = torch.randn(2, 4, 3, 3), torch.randn(2, 3, 3, 3), torch.randn(2, 5, 3, 3) * 30
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = loss(s, t, teacher_logits=z)
+    assert out.dtype == torch.float32 and torch.isfinite(out)
+    torch.testing.assert_close(out, loss(s, t, teacher_logits=z), rtol=0.05, atol=0.05)
+
+
 def test_masked_pixels_neither_count_nor_join_the_queue():
     torch.manual_seed(0)
     loss = identity_loss(3, 4, queue_size=32, pixels_per_image=8)
@@ -283,3 +310,27 @@ def test_kd_train_step_updates_the_projection_with_the_student_optimizer(tmp_pat
     with pytest.raises(KeyError, match='optim_wrapper.student.with_children'):
         SubmoduleOptimConstructor(dict(student=dict(optimizer=dict(type='SGD', lr=0.1),
                                                     with_children=['nope'])))(model)
+
+
+def test_as_mosaickd_kd_loss_on_logits_with_the_student_optimizer(tmp_path):
+    # MosaicKD calls kd_loss(student_logits, teacher_logits): the logits are the embeddings.
+    from densekd.algorithms import MosaicKD
+    teacher = write_tiny_segmentor(tmp_path)
+    model = MosaicKD(
+        teacher=dict(TINY_SEGMENTOR, checkpoint=teacher), student=dict(TINY_SEGMENTOR),
+        generator=dict(type='PatchGenerator', nz=8, global_nz=4, ngf=8, num_upsamples=2,
+                       img_size=(32, 32)),
+        discriminator=dict(type='PatchDiscriminator', ndf=8, patch_size=10), batch_size=2,
+        student_steps=2, kd_loss=dict(type='AuxVariableKDLoss', student_channels=13,
+                                      teacher_channels=13, num_classes=13, queue_size=64,
+                                      pixels_per_image=4))
+    model.train()
+    adam = dict(optimizer=dict(type='Adam', lr=1e-2))
+    optim = SubmoduleOptimConstructor(dict(student=dict(adam, with_children=['kd_loss']),
+                                           generator=adam, discriminator=adam))(model)
+    weight = model.kd_loss.projection.weight
+    before = weight.detach().clone()
+    log = model.train_step(dict(inputs=torch.randn(6, 3, 32, 32)), optim)
+    assert torch.isfinite(log['student.loss_kd'])
+    assert int(model.kd_loss.queue_filled) == 2 * 4 * 4  # 2 steps x 4 images x 4 pixels
+    assert not torch.equal(weight, before)  # the second student step had a queue
