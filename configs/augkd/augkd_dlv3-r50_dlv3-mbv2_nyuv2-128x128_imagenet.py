@@ -2,7 +2,8 @@
 # the reference's step ratios, for GPU users: the data-free stage as the README (200 "epochs" of
 # 200 iterations, 1 G : 5 auxiliary-student/encoder steps), the anchor stage, then DFAD's 15k
 # student steps on 64 OOD + 64 mixed images each. G is DFAD's NYUv2 DCGAN (nz 256, ngf 64).
-_base_ = ['../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py', '../_base_/schedules/student_nyuv2.py']
+_base_ = ['../_base_/models/dlv3-r50_dlv3-mbv2_nyuv2.py', '../_base_/schedules/student_nyuv2.py',
+          '../_base_/augkd.py']
 ood_root = 'data/imagenet/train'  # also looked up under $DENSEKD_DATA
 batch_size = 64
 stage_iters = dict(data_free=40000, anchor=5000)
@@ -13,15 +14,9 @@ model = dict(type='AuGKD',
              encoder=dict(type='HistogramVAEEncoder', hidden_dims=(64, 128, 256, 256, 256)),
              anchor_net=dict(type='AnchorNet'),
              batch_size=batch_size, aux_steps=5, stage_iters=stage_iters,
-             generator_losses=dict(
-                 adv=dict(type='KLAdversarialLoss', loss_weight=1.0),
-                 onehot=dict(type='OnehotLoss', loss_weight=1.0),
-                 ie=dict(type='InformationEntropyLoss', loss_weight=20.0),
-                 bn=dict(type='BNStatisticsLoss', loss_weight=1.0)),
-             aux_kd_loss=dict(type='PixelKDLoss', tau=1.0),
-             anchor_loss_cfg=dict(tau=1.0, invariant=0.25, label_weight=0.1,
-                                  mask_reduction='batch'),
-             mixup=dict(a=0.6, b=0.2),
+             generator_losses={{_base_.augkd_generator_losses}},
+             aux_kd_loss={{_base_.augkd_aux_kd_loss}},
+             anchor_loss_cfg={{_base_.augkd_anchor_loss}}, mixup={{_base_.augkd_mixup}},
              kd_loss=dict(type='PixelKDLoss', tau=1.0))
 train_dataloader = dict(
     batch_size=batch_size,

@@ -4,7 +4,7 @@
 # distils the teacher on photos + anchored mixups. Each stage writes <work_dir>/augkd_<stage>.pth
 # (AuGKDStageHook); model.stage_checkpoints reloads them to rerun a later stage alone.
 _base_ = ['../_base_/models/dlv3p-r18_dlv3p-mbv2_synthrooms.py',
-          '../_base_/schedules/adversarial_cpu.py']
+          '../_base_/schedules/adversarial_cpu.py', '../_base_/augkd.py']
 batch_size = 16
 stage_iters = dict(data_free=300, anchor=150)
 model = dict(type='AuGKD',
@@ -12,15 +12,9 @@ model = dict(type='AuGKD',
              encoder=dict(type='HistogramVAEEncoder', hidden_dims=(32, 64, 128, 128, 256)),
              anchor_net=dict(type='AnchorNet'),
              batch_size=batch_size, aux_steps=2, stage_iters=stage_iters,
-             generator_losses=dict(
-                 adv=dict(type='KLAdversarialLoss', loss_weight=1.0),
-                 onehot=dict(type='OnehotLoss', loss_weight=1.0),
-                 ie=dict(type='InformationEntropyLoss', loss_weight=20.0),
-                 bn=dict(type='BNStatisticsLoss', loss_weight=1.0)),
-             aux_kd_loss=dict(type='PixelKDLoss', tau=1.0),
-             anchor_loss_cfg=dict(tau=1.0, invariant=0.25, label_weight=0.1,
-                                  mask_reduction='batch'),
-             mixup=dict(a=0.6, b=0.2),
+             generator_losses={{_base_.augkd_generator_losses}},
+             aux_kd_loss={{_base_.augkd_aux_kd_loss}},
+             anchor_loss_cfg={{_base_.augkd_anchor_loss}}, mixup={{_base_.augkd_mixup}},
              # the blind-KD configs' student loss (no CE: there are no labels)
              kd_loss=dict(type='PixelKDLoss', tau=2.0))
 train_dataloader = dict(batch_size=batch_size, dataset={{_base_.ood_dataset}})
