@@ -149,6 +149,28 @@ def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overr
     return out
 
 
+def counting_optimizers(model, names, lr: float = 1e-3):
+    """Adam for each named submodule of ``model`` (``SubmoduleOptimConstructor``), counted.
+
+    Returns:
+        ``(optim_wrapper, order)``: the wrapper dict, and the list every optimizer step appends
+        its submodule's name to (the update order a ``train_step`` ran).
+    """
+    from densekd.engine import SubmoduleOptimConstructor
+    optim = SubmoduleOptimConstructor(
+        {n: dict(optimizer=dict(type='Adam', lr=lr)) for n in names})(model)
+    order = []
+    for name in names:
+        opt = optim[name].optimizer
+        step = opt.step
+
+        def counted(*a, _name=name, _step=step, **k):
+            order.append(_name)
+            return _step(*a, **k)
+        opt.step = counted
+    return optim, order
+
+
 def photos_loader_body(batch_size: int, num_samples: int) -> str:
     """Config lines: the train loader on 64×64 crops of the bundled photos (no workers)."""
     return textwrap.dedent(f"""

@@ -9,10 +9,11 @@ from mmengine.logging import MessageHub
 
 from densekd.algorithms import AuGKD
 from densekd.algorithms.augkd import mixup_ratio
-from densekd.engine import AuGKDStageHook, SubmoduleOptimConstructor
+from densekd.engine import AuGKDStageHook
 from densekd.losses import PixelKDLoss
 from densekd.models import build_segmentor
 from densekd.utils.atomic import save_torch_atomic
+from tests.helpers import counting_optimizers
 
 TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
             decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
@@ -37,18 +38,7 @@ def build(teacher_ckpt, **kwargs):
                   generator=dict(type='DCGANGenerator', nz=16, ngf=4, img_size=SIZE),
                   encoder=dict(type='HistogramVAEEncoder', hidden_dims=(4, 8)),
                   batch_size=3, kd_loss=dict(type='PixelKDLoss', tau=2.0), **kwargs)
-    optim = SubmoduleOptimConstructor(
-        {n: dict(optimizer=dict(type='Adam', lr=1e-3)) for n in NAMES})(model)
-    order = []
-    for name in NAMES:
-        opt = optim[name].optimizer
-        step = opt.step
-
-        def counted(*a, _name=name, _step=step, **k):
-            order.append(_name)
-            return _step(*a, **k)
-        opt.step = counted
-    return model, optim, order
+    return (model, *counting_optimizers(model, NAMES))
 
 
 def at_iter(it, max_iters=8):

@@ -7,8 +7,8 @@ import torch
 from mmengine.logging import MessageHub
 
 from densekd.algorithms import DAFL, DFAD, MosaicKD
-from densekd.engine import SubmoduleOptimConstructor
 from densekd.models import build_segmentor
+from tests.helpers import counting_optimizers
 
 TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
             decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
@@ -30,18 +30,7 @@ def build(cls, teacher_ckpt, **kwargs):
     model = cls(teacher=dict(checkpoint=teacher_ckpt, **TINY), student=dict(TINY),
                 batch_size=2, **kwargs)
     names = ['student', 'generator'] + (['discriminator'] if cls is MosaicKD else [])
-    optim = SubmoduleOptimConstructor(
-        {n: dict(optimizer=dict(type='Adam', lr=1e-3)) for n in names})(model)
-    order = []
-    for name in names:
-        opt = optim[name].optimizer
-        step = opt.step
-
-        def counted(*a, _name=name, _step=step, **k):
-            order.append(_name)
-            return _step(*a, **k)
-        opt.step = counted
-    return model, optim, order
+    return (model, *counting_optimizers(model, names))
 
 
 def teacher_state(model):
