@@ -137,6 +137,18 @@ def test_shipped_suites_load():
         'MosaicKD (related)': 'KD-REL', 'MosaicKD (unrelated)': 'blind KD'}
 
 
+def test_every_shipped_suite_loads_and_names_existing_configs():
+    import glob
+    suites = sorted(glob.glob(osp.join(ROOT, 'configs', 'benchmarks', '*.py')))
+    assert len(suites) >= 7
+    for path in suites:
+        suite = load_suite(path)
+        for method in [suite.teacher, *suite.methods]:
+            assert osp.isfile(osp.join(ROOT, method.config)), (path, method.config)
+    seeds = load_suite(osp.join(ROOT, 'configs', 'benchmarks', 'synthrooms_48x64_seed_methods.py'))
+    assert (seeds.lower, seeds.upper, seeds.student_steps) == ('blind KD', 'KD-ORI', 1000)
+
+
 def test_a_given_teacher_is_keyed_by_its_content(tmp_path):
     from densekd.benchmark.harness import given_teacher
     path = tmp_path / 'teacher.pth'

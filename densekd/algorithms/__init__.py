@@ -1,6 +1,7 @@
 """Training regimes, each a registered mmengine ``BaseModel``."""
 from .augkd import AuGKD  # noqa: F401
 from .base import BaseDistiller, BaseSegAlgorithm  # noqa: F401
+from .cutmix_pick import CutMixPick  # noqa: F401
 from .dafl import DAFL  # noqa: F401
 from .dfad import DFAD  # noqa: F401
 from .distill_losses import DistillLossSet, GeneratorLossSet  # noqa: F401

@@ -9,7 +9,8 @@ Four players: generator G, patch discriminator D, frozen teacher T, student S. P
    L_local fools D on every patch, L_align is the teacher's per-pixel entropy (confident,
    in-domain-looking mosaics), L_adv = -per-pixel KL(T || S) (hard samples for S) and
    L_balance is the negative entropy of the class prior over all pixels of the batch.
-3. ``student_steps`` student steps, each on fresh mosaics concatenated with OOD images.
+3. ``student_steps`` student steps, each on fresh mosaics concatenated with OOD images (and,
+   with ``cutmix_pick``, the picked CutMix images of those OOD images).
 
 Every term averages over pixels / patch outputs, so the weights do not depend on image size;
 ``PatchGANLoss(reduction='sum')`` gives the patch-GAN terms the reference's per-image sum.
@@ -23,6 +24,7 @@ import torch
 from densekd.registry import MODELS
 
 from .base import select_wrapper
+from .cutmix_pick import build_cutmix_pick
 from .generative import BaseGenerativeDistiller, frozen
 
 
@@ -53,6 +55,11 @@ class MosaicKD(BaseGenerativeDistiller):
             with the ``local`` weight, so a config that changes that weight or the reduction
             changes both.
         ood_in_student: distil on OOD images too (reference: yes).
+        cutmix_pick: ``dict(type='CutMixPick', ...)`` (Wang et al., NeurIPS 2022, see
+            :class:`~densekd.algorithms.cutmix_pick.CutMixPick`): each student step also
+            distils on the picked CutMix images of its OOD chunk (``n_pick`` of them, default
+            the chunk's size), with the teacher's output on them as target. Needs
+            ``ood_in_student``. None (default, the reference) adds nothing.
         **kwargs: :class:`BaseGenerativeDistiller` arguments (``generator``, ``batch_size``,
             ``student_steps`` = 5, ``kd_loss``, ``generator_losses``, ``image_size``) and the
             distiller's.
@@ -67,8 +74,12 @@ class MosaicKD(BaseGenerativeDistiller):
     generator_inputs = ('t_logits', 's_logits', 'd_logits')
 
     def __init__(self, discriminator: dict, discriminator_loss: Optional[dict] = None,
-                 ood_in_student: bool = True, **kwargs):
+                 ood_in_student: bool = True, cutmix_pick: Optional[dict] = None, **kwargs):
         super().__init__(**kwargs)
+        if cutmix_pick is not None and not ood_in_student:
+            raise ValueError('model.cutmix_pick mixes the OOD images of each student step; it '
+                             'needs model.ood_in_student=True')
+        self.cutmix_pick = build_cutmix_pick(cutmix_pick)
         self.discriminator = MODELS.build(discriminator)
         self.to_memory_format(self.discriminator)
         self.discriminator_loss = MODELS.build(
@@ -111,5 +122,8 @@ class MosaicKD(BaseGenerativeDistiller):
         for step in range(self.student_steps_now()):
             ood: Optional[torch.Tensor] = chunks[1 + step] if self.ood_in_student else None
             sources = ood if ood is not None else chunks[0]
-            log_vars.update(self.student_step(optim_wrapper, ood, sources=sources))
+            extra = ood
+            if self.cutmix_pick is not None:  # the chunk plus its hardest CutMixes
+                extra = torch.cat([ood, self.cutmix_pick(ood, self.teacher, self.student)])
+            log_vars.update(self.student_step(optim_wrapper, extra, sources=sources))
         return log_vars
