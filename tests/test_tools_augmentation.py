@@ -95,3 +95,35 @@ def test_missing_files_and_too_few_groups_are_clear_errors(teacher, tmp_path):
         tool.main([cfg, '--teacher', str(tmp_path / 'other.pth')])
     with pytest.raises(SystemExit, match='fewer than 2 groups of 5 batches'):
         tool.main([cfg, '--teacher', teacher, '--epochs', '1', '--no-progress'])
+
+
+def test_students_results_give_the_rank_correlation(teacher, tmp_path, capsys):
+    """--students reads a benchmark results.json of the same configs and prints Spearman's rho
+    of T. stddev with the students' mIoU (mean and per seed)."""
+    jitter = IDENTITY.replace('_identity', '_jitter')
+    configs = [write_config(tmp_path, name, tiny_body(teacher))
+               for name in (IDENTITY, STRONG, jitter)]
+    tool = load_tool('analyze_augmentation')
+    args = configs + ['--epochs', '2', '--group-batches', '2', '--no-progress']
+    ranked = [r['config'] for r in tool.main(args)]
+    capsys.readouterr()
+    # Students in the reverse order of T. stddev (the best student has the lowest T. stddev),
+    # except seed 1, which is in the same order.
+    miou = {c: 30.0 - 10 * i for i, c in enumerate(ranked)}
+    rows = [dict(method=f'm{i}', config=c, miou_mean=miou[c],
+                 miou_per_seed=[miou[c], 100 - miou[c]]) for i, c in enumerate(configs)]
+    results = tmp_path / 'results.json'
+    results.write_text(json.dumps(dict(rows=rows)))
+    out = tmp_path / 'tstd.json'
+    tool.main(args + ['--students', str(results), '--out', str(out)])
+    printed = capsys.readouterr().out
+    assert 'Spearman rho of T. stddev with student mIoU' in printed
+    assert '-1.00 over the seeds\' means; per seed: -1.00, +1.00' in printed
+    saved = json.loads(out.read_text())
+    assert saved['spearman'] == dict(mean=pytest.approx(-1.0), per_seed=[
+        pytest.approx(-1.0), pytest.approx(1.0)])
+    assert [r['student']['miou_mean'] for r in saved['results']] == [30.0, 20.0, 10.0]
+    # A results file without a row for one of the configs is an error naming it.
+    results.write_text(json.dumps(dict(rows=rows[:2])))
+    with pytest.raises(SystemExit, match=f'no finished row for {configs[2]}'):
+        tool.main(args + ['--students', str(results)])

@@ -31,7 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-__all__ = ['TStddevMeter', 'teacher_t_stddev', 'teacher_config', 'deterministic_view']
+__all__ = ['TStddevMeter', 'teacher_t_stddev', 'teacher_config', 'deterministic_view',
+           'spearman']
 
 
 class TStddevMeter:
@@ -193,6 +194,42 @@ class TStddevMeter:
             raise ValueError(f'mean entropy: no complete group of {self.group_batches} batches '
                              f'yet')
         return float((self._entropy_sum / self._pixel_count).item())
+
+
+def _ranks(values: List[float]) -> List[float]:
+    """1-based ranks of ``values``, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(x: List[float], y: List[float]) -> float:
+    """Spearman's rank correlation of two equally long lists (ties get average ranks).
+
+    Used to check whether the T. stddev order of pipelines predicts the students' order:
+    T. stddev is lower-is-better and mIoU higher-is-better, so a perfect prediction is -1.
+
+    Raises:
+        ValueError: fewer than 3 pairs, lists of different lengths, or a constant list.
+    """
+    if len(x) != len(y) or len(x) < 3:
+        raise ValueError(f'spearman needs two lists of the same length >= 3, got {len(x)} and '
+                         f'{len(y)}')
+    rx, ry = _ranks(list(x)), _ranks(list(y))
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    vx, vy = sum((a - mx) ** 2 for a in rx), sum((b - my) ** 2 for b in ry)
+    if vx == 0 or vy == 0:
+        raise ValueError('spearman: a constant list has no ranking')
+    return cov / (vx * vy) ** 0.5
 
 
 # -- which transforms are random ------------------------------------------------------------

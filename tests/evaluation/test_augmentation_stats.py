@@ -117,3 +117,15 @@ def test_deterministic_view_drops_the_random_steps_only():
         torch.testing.assert_close(view[i]['inputs'], plain[i]['inputs'])
         torch.testing.assert_close(flipped[i]['inputs'], plain[i]['inputs'].flip(-1))
     assert deterministic_view(plain) is None  # nothing random: original = augmented
+
+
+def test_spearman_golden_with_ties():
+    from densekd.evaluation.augmentation_stats import spearman
+    # ranks x: 1..5; ranks y (5, 6, 7, 8, 7): 1, 2, 3.5, 5, 3.5. Deviations from 3:
+    # (-2,-1,0,1,2) and (-2,-1,.5,2,.5): sum of products 8, squares 10 and 9.5.
+    assert spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) == pytest.approx(8 / (10 * 9.5) ** 0.5)
+    assert spearman([0.3, 0.1, 0.2], [1.0, 3.0, 2.0]) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match='same length'):
+        spearman([1, 2], [1, 2])
+    with pytest.raises(ValueError, match='constant'):
+        spearman([1, 1, 1], [1, 2, 3])
