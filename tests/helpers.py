@@ -149,6 +149,19 @@ def write_tiny_segmentor(tmp_path, seed: int = 0, name: str = 'teacher', **overr
     return out
 
 
+# A narrower tiny model (decoder 16 channels) for the algorithm unit tests.
+TINY_ALGO_ARGS = dict(TINY_SEGMENTOR_ARGS, decoder_channels=16)
+
+
+def save_tiny_state_dict(directory, seed: int = 0) -> str:
+    """A plain state dict of :data:`TINY_ALGO_ARGS` at ``<directory>/teacher.pth`` (seeded)."""
+    from densekd.models import build_segmentor
+    torch.manual_seed(seed)
+    path = osp.join(str(directory), 'teacher.pth')
+    torch.save(build_segmentor(**TINY_ALGO_ARGS).state_dict(), path)
+    return path
+
+
 def counting_optimizers(model, names, lr: float = 1e-3):
     """Adam for each named submodule of ``model`` (``SubmoduleOptimConstructor``), counted.
 

@@ -11,12 +11,10 @@ from densekd.algorithms import AuGKD
 from densekd.algorithms.augkd import mixup_ratio
 from densekd.engine import AuGKDStageHook
 from densekd.losses import PixelKDLoss
-from densekd.models import build_segmentor
 from densekd.utils.atomic import save_torch_atomic
-from tests.helpers import counting_optimizers
+from tests.helpers import TINY_ALGO_ARGS, counting_optimizers, save_tiny_state_dict
 
-TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
-            decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
+TINY = TINY_ALGO_ARGS
 SIZE = (32, 32)
 NAMES = ('student', 'generator', 'encoder', 'anchor_net', 'aux_student')
 HUB = 'test_augkd'
@@ -24,10 +22,7 @@ HUB = 'test_augkd'
 
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save(build_segmentor(**TINY).state_dict(), path)
-    return str(path)
+    return save_tiny_state_dict(tmp_path_factory.mktemp('teacher'))
 
 
 def build(teacher_ckpt, **kwargs):

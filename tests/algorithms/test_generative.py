@@ -7,20 +7,15 @@ import torch
 from mmengine.logging import MessageHub
 
 from densekd.algorithms import DAFL, DFAD, MosaicKD
-from densekd.models import build_segmentor
-from tests.helpers import counting_optimizers
+from tests.helpers import TINY_ALGO_ARGS, counting_optimizers, save_tiny_state_dict
 
-TINY = dict(arch='DeepLabV3Plus', encoder_name='tu-test_resnet', classes=13, encoder_weights=None,
-            decoder_channels=16, decoder_atrous_rates=(1, 2, 3))
+TINY = TINY_ALGO_ARGS
 SIZE = (32, 32)
 
 
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp('teacher') / 'teacher.pth'
-    torch.save(build_segmentor(**TINY).state_dict(), path)
-    return str(path)
+    return save_tiny_state_dict(tmp_path_factory.mktemp('teacher'))
 
 
 def build(cls, teacher_ckpt, **kwargs):
