@@ -101,6 +101,9 @@ try:
 except WorkDirBusyError as err:
     result['error'] = str(err)
 print(json.dumps(result))
+# Both ranks finish every collective before either exits: a gloo rank that exits while its
+# peer is still inside broadcast_object_list can abort with SIGABRT.
+dist.barrier()
 '''
 
 
@@ -116,11 +119,12 @@ def test_only_rank_zero_locks_and_every_rank_learns_a_refusal(tmp_path, busy):
         port = s.getsockname()[1]
     env = dict(os.environ, OMP_NUM_THREADS='1')
     procs = [subprocess.Popen([sys.executable, '-c', _RANK, f'tcp://127.0.0.1:{port}', str(r),
-                               work_dir], stdout=subprocess.PIPE, env=env, text=True)
+                               work_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                              text=True)
              for r in (0, 1)]
-    results = [json.loads(p.communicate(timeout=120)[0].strip().splitlines()[-1])
-               for p in procs]
-    assert all(p.returncode == 0 for p in procs)
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     if busy:
         for result in results:
             assert 'command: python tools/train.py running.py' in result['error']
